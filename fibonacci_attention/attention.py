@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['BACKENDS', 'sparse_attention']
 
-# %% ../nbs/03_attention.ipynb #d8d8d76f
+# %% ../nbs/03_attention.ipynb #51fcc297
 import os
 
 import torch
 
 from .reference import attention_gather, check_attention_inputs
 
-# %% ../nbs/03_attention.ipynb #53b835a8
+# %% ../nbs/03_attention.ipynb #4a2ac21b
 BACKENDS = ("auto", "triton", "torch")
 
 def _triton_usable(q:torch.Tensor) -> bool:

@@ -8,14 +8,14 @@ __all__ = ['BASES', 'SCHEDULES', 'KINDS', 'PHI', 'base_sequence', 'round_half_up
            'two_hop_distances', 'coverage', 'coverage_table', 'format_table', 'plot_schedules', 'pattern_mask',
            'plot_pattern']
 
-# %% ../nbs/00_offsets.ipynb #468e9fa9
+# %% ../nbs/00_offsets.ipynb #42d69e0f
 import math
 from fractions import Fraction
 
 import numpy as np
 import torch
 
-# %% ../nbs/00_offsets.ipynb #bc27e77c
+# %% ../nbs/00_offsets.ipynb #b72e98c3
 BASES = ("fibonacci", "pow2")
 SCHEDULES = ("fixed", "stagger", "coprime", "learned")
 KINDS = ("dense", "fib-fixed", "fib-learned", "fib-stagger", "fib-coprime", "pow2-fixed", "pow2-stagger")
@@ -35,7 +35,7 @@ def base_sequence(base:str,  # "fibonacci" (1, 2, 3, 5, 8, …) or "pow2" (1, 2,
         a, b = (b, a + b) if base == "fibonacci" else (2 * a, 4 * a)
     return terms
 
-# %% ../nbs/00_offsets.ipynb #ecdf696c
+# %% ../nbs/00_offsets.ipynb #95a971a7
 def round_half_up(x:float) -> int:
     "Round to the nearest integer, ties upwards (2.5 -> 3)."
     return math.floor(x + 0.5)
@@ -45,7 +45,7 @@ def _check_pattern(alpha, window, reach):
     if not alpha > 0: raise ValueError(f"alpha must be > 0, got {alpha!r}")
     if not reach > window: raise ValueError(f"reach must be > window ({window}), got {reach!r}")
 
-# %% ../nbs/00_offsets.ipynb #50f5a6cd
+# %% ../nbs/00_offsets.ipynb #16ff1d46
 def sparse_terms(alpha:float=1.0,       # spacing scalar: offsets are round(alpha * b)
                  window:int=32,         # dense local window W: offsets 0..W-1 are always present
                  reach:int=512,         # R: no offset is >= R
@@ -64,7 +64,7 @@ def layer_offsets(alpha:float=1.0, window:int=32, reach:int=512, base:str="fibon
     sparse = [round_half_up(alpha * b) for b in sparse_terms(alpha, window, reach, base)]
     return list(range(window)) + sorted(sparse)
 
-# %% ../nbs/00_offsets.ipynb #0882ac79
+# %% ../nbs/00_offsets.ipynb #92d7cb58
 def coprime_stride(n_layers:int) -> int:
     "The integer nearest `n_layers / phi` that is coprime with `n_layers` (ties: the smaller)."
     if n_layers < 1: raise ValueError(f"n_layers must be >= 1, got {n_layers!r}")
@@ -72,7 +72,7 @@ def coprime_stride(n_layers:int) -> int:
     candidates = [c for c in range(1, max(n_layers, 2)) if math.gcd(c, n_layers) == 1]
     return min(candidates, key=lambda c: (abs(c - target), c))
 
-# %% ../nbs/00_offsets.ipynb #9290a5df
+# %% ../nbs/00_offsets.ipynb #34e87064
 def schedule_alphas(schedule:str,       # "fixed", "stagger", "coprime" or "learned" (initial values)
                     n_layers:int,       # L
                     alpha0:float=1.0,   # alpha of `fixed`, initial alpha of `learned`
@@ -90,13 +90,13 @@ def schedule_alphas(schedule:str,       # "fixed", "stagger", "coprime" or "lear
     c = coprime_stride(n_layers)
     return [stagger[(c * l) % n_layers] for l in range(n_layers)]
 
-# %% ../nbs/00_offsets.ipynb #b2ec11c3
+# %% ../nbs/00_offsets.ipynb #9750d3a1
 def coprime_permutation(n_layers:int) -> list:
     "The stagger index `(c * l) mod L` that the `coprime` schedule gives layer `l`."
     c = coprime_stride(n_layers)
     return [(c * l) % n_layers for l in range(n_layers)]
 
-# %% ../nbs/00_offsets.ipynb #4eac6506
+# %% ../nbs/00_offsets.ipynb #4056c67e
 _BASE_PREFIX = {"fib": "fibonacci", "pow2": "pow2"}
 
 def parse_kind(kind:str) -> tuple:
@@ -114,7 +114,7 @@ def kind_offsets(kind:str, n_layers:int, window:int, reach:int, **alpha_kw) -> l
     if base is None: return None
     return [layer_offsets(a, window, reach, base) for a in schedule_alphas(schedule, n_layers, **alpha_kw)]
 
-# %% ../nbs/00_offsets.ipynb #2d366347
+# %% ../nbs/00_offsets.ipynb #729e34b9
 def real_offsets(alpha:torch.Tensor,  # scalar tensor, the layer's (trainable) alpha
                  terms:torch.Tensor,  # base terms b (float), from `sparse_terms` at the initial alpha
                  window:int,          # dense window W
@@ -126,7 +126,7 @@ def real_offsets(alpha:torch.Tensor,  # scalar tensor, the layer's (trainable) a
     x = x[(rounded >= window) & (rounded < reach)]
     return torch.cat([torch.arange(window, dtype=x.dtype, device=x.device), x])
 
-# %% ../nbs/00_offsets.ipynb #c1bcaa7b
+# %% ../nbs/00_offsets.ipynb #f65f078c
 def two_hop_distances(offset_sets:list) -> np.ndarray:
     "Sorted distances `d1 + d2` with `d1` from layer `a` and `d2` from a later layer `b`, and the single hops."
     sets = [np.asarray(s) for s in offset_sets]
@@ -139,7 +139,7 @@ def coverage(distances:np.ndarray, upto:int) -> float:
     d = distances[(distances >= 1) & (distances <= upto)]
     return len(d) / upto
 
-# %% ../nbs/00_offsets.ipynb #626ed0ac
+# %% ../nbs/00_offsets.ipynb #767a6a39
 def coverage_table(n_layers:int=16, window:int=32, reach:int=512,
                    schedules=("fixed", "stagger", "coprime"), bases=BASES) -> list:
     "Rows of distinct-offset counts and two-hop coverage per (base, schedule)."
@@ -161,7 +161,7 @@ def format_table(rows:list, floatfmt:str=".3f") -> str:
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     return "\n".join(lines + ["| " + " | ".join(cell(r[c]) for c in cols) + " |" for r in rows])
 
-# %% ../nbs/00_offsets.ipynb #f169cca1
+# %% ../nbs/00_offsets.ipynb #64fa5e08
 def _pyplot():
     try:
         import matplotlib.pyplot as plt
@@ -184,7 +184,7 @@ def plot_schedules(n_layers:int=16, window:int=32, reach:int=512, base:str="fibo
     fig.tight_layout()
     return fig
 
-# %% ../nbs/00_offsets.ipynb #a204a598
+# %% ../nbs/00_offsets.ipynb #7c2c2515
 def pattern_mask(offsets, n:int) -> np.ndarray:
     "Boolean `(n, n)` matrix: query `i` (row) sees key `j` (column) iff `i - j` is an offset."
     d = np.subtract.outer(np.arange(n), np.arange(n))

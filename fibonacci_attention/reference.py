@@ -5,13 +5,13 @@
 # %% auto #0
 __all__ = ['check_attention_inputs', 'offset_taps', 'attention_reference', 'attention_gather', 'random_qkv', 'grads']
 
-# %% ../nbs/01_reference.ipynb #a03d5069
+# %% ../nbs/01_reference.ipynb #c5dd185d
 import math
 
 import torch
 import torch.nn.functional as F
 
-# %% ../nbs/01_reference.ipynb #c576b369
+# %% ../nbs/01_reference.ipynb #74dbe9d9
 def _as_offsets(offsets, device) -> torch.Tensor:
     if isinstance(offsets, torch.Tensor): return offsets.to(device)
     try: t = torch.as_tensor(offsets)
@@ -41,7 +41,7 @@ def check_attention_inputs(q:torch.Tensor,  # (B, H, N, D) queries
     if (off.diff(dim=-1) <= 0).any(): raise ValueError("offsets must be sorted in increasing order, without duplicates")
     return off
 
-# %% ../nbs/01_reference.ipynb #d828a9c2
+# %% ../nbs/01_reference.ipynb #f7f4bd70
 def offset_taps(offsets:torch.Tensor, n:int) -> tuple:
     "`(idx0, idx1, frac, active)` for `[H', K]` offsets over `n` positions: keys `idx0`, `idx1` of shape (H', K, n)."
     off = offsets if offsets.ndim == 2 else offsets[None]  # (H', K)
@@ -52,7 +52,7 @@ def offset_taps(offsets:torch.Tensor, n:int) -> tuple:
     active = idx0 >= 0
     return idx0.clamp(min=0), (idx0 - 1).clamp(min=0), frac, active
 
-# %% ../nbs/01_reference.ipynb #3b2135aa
+# %% ../nbs/01_reference.ipynb #b96d1984
 def _expand_kv(x:torch.Tensor, heads:int) -> torch.Tensor:
     "Repeat grouped key/value heads so there is one per query head."
     return x if x.shape[1] == heads else x.repeat_interleave(heads // x.shape[1], dim=1)
@@ -63,7 +63,7 @@ def _softmax_rows(scores:torch.Tensor, allowed:torch.Tensor) -> torch.Tensor:
     empty = ~allowed.any(-1, keepdim=True)
     return torch.softmax(scores.masked_fill(empty, 0.0), dim=-1).masked_fill(empty | ~allowed, 0.0)
 
-# %% ../nbs/01_reference.ipynb #58bb66ef
+# %% ../nbs/01_reference.ipynb #4aaf3a07
 def attention_reference(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor,
                         offsets,              # sorted offsets (1-D or [H, K]), int or real
                         scale:float=None,     # score scale; default 1/sqrt(head_dim)
@@ -92,7 +92,7 @@ def _reference_real(q, k, v, off, scale):
     p = _softmax_rows(scores, active.expand(H, -1, -1).transpose(-1, -2)[None])
     return torch.einsum("bhnk,bhknd->bhnd", p, interpolated(v))
 
-# %% ../nbs/01_reference.ipynb #3e252955
+# %% ../nbs/01_reference.ipynb #a75e414f
 def _shift(x:torch.Tensor, idx:torch.Tensor) -> torch.Tensor:
     "Rows `idx` of `x` (B, Hx, N, D) along the sequence; `idx` is (1, N) shared or (H, N) per head."
     if idx.shape[0] == 1: return x.index_select(2, idx[0])
@@ -105,7 +105,7 @@ def _tap(x, idx0, idx1, frac, j):
     f = frac[:, j].to(x.dtype)[None, :, None, None]      # (1, H', 1, 1)
     return x0 + f * (_shift(x, idx1[:, j]) - x0)
 
-# %% ../nbs/01_reference.ipynb #2171d26a
+# %% ../nbs/01_reference.ipynb #016595c4
 def attention_gather(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor,
                      offsets,           # sorted offsets (1-D or [H, K]), int or real
                      scale:float=None,  # score scale; default 1/sqrt(head_dim)
@@ -125,7 +125,7 @@ def attention_gather(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor,
     out = sum(pg[..., j, None] * _tap(v, idx0, idx1, frac, j)[:, :, None] for j in range(off.shape[-1]))
     return out.reshape(B, H, N, D)
 
-# %% ../nbs/01_reference.ipynb #cadfd160
+# %% ../nbs/01_reference.ipynb #70639610
 def random_qkv(batch, heads, kv_heads, n, head_dim, dtype=torch.float32, device="cpu", requires_grad=False, seed=None):
     "Random `q, k, v` for tests and benchmarks."
     g = torch.Generator(device="cpu").manual_seed(seed) if seed is not None else None

@@ -6,7 +6,7 @@
 __all__ = ['cache_capacity', 'RingKVCache', 'check_decode_inputs', 'decode_attention_torch', 'decode_attention_triton',
            'decode_attention', 'decode_benchmark', 'write_csv', 'main']
 
-# %% ../nbs/02b_decode.ipynb #69689539
+# %% ../nbs/02b_decode.ipynb #db88f143
 import argparse
 import csv
 import math
@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+from .reference import check_offsets, host_offsets, per_tensor_cache
 
 try:
     import triton
@@ -35,7 +37,7 @@ def _slots_needed(largest:float, real:bool) -> int:
     "Ring slots for offsets up to `largest`: its floor, plus the current position, plus the far neighbour if real."
     return math.floor(largest) + (2 if real else 1)
 
-# %% ../nbs/02b_decode.ipynb #11bed2f5
+# %% ../nbs/02b_decode.ipynb #b6e6842d
 class RingKVCache:
     "Keys and values of the last `capacity` positions; absolute position `p` lives in slot `p % capacity`."
     def __init__(self, batch:int, kv_heads:int, head_dim:int,  # layout (batch, kv_heads, capacity, head_dim)
@@ -45,7 +47,7 @@ class RingKVCache:
             if not isinstance(n, int) or n < 1: raise ValueError(f"{name} must be a positive int, got {n!r}")
         self.k = torch.zeros(batch, kv_heads, capacity, head_dim, dtype=dtype, device=device)  # (B, Hkv, C, D)
         self.v = torch.zeros_like(self.k)                                                       # (B, Hkv, C, D)
-        self.capacity, self._length, self._checked = capacity, 0, None
+        self.capacity, self._length = capacity, 0
 
     @property
     def length(self) -> int:
@@ -94,31 +96,17 @@ def _append(self:RingKVCache, k:torch.Tensor, v:torch.Tensor):  # (B, Hkv, T, D)
 
 RingKVCache.prefill, RingKVCache.append = _prefill, _append
 
-# %% ../nbs/02b_decode.ipynb #f5cc440c
-def _fingerprint(t) -> tuple:
-    "Memory and in-place modification counter of a tensor (None for non-tensors and inference tensors)."
-    if not isinstance(t, torch.Tensor): return None
-    try: version = t._version
-    except RuntimeError: return None  # inference-mode tensors track no version
-    return (t.untyped_storage().data_ptr(), t.storage_offset(), t.shape, t.stride(), t.dtype, t.device, version)
-
-def _offset_table(offsets, heads:int, capacity:int, device) -> torch.Tensor:
-    "Validate `offsets` for `heads` query heads and a ring of `capacity`; return them as an (H, K) table on `device`."
-    try: t = torch.as_tensor(offsets).detach()
-    except (TypeError, ValueError, RuntimeError) as e: raise ValueError(f"offsets must be a sequence of numbers or a tensor: {e}") from None
-    if t.ndim not in (1, 2) or t.shape[-1] == 0: raise ValueError(f"offsets must be a non-empty 1-D sequence or a [heads, K] table, got shape {tuple(t.shape)}")
-    if t.ndim == 2 and t.shape[0] != heads: raise ValueError(f"offsets table must have one row per query head ({heads}), got {t.shape[0]}")
-    if t.dtype == torch.bool or t.is_complex(): raise ValueError(f"offsets must be integer or real numbers, got {t.dtype}")
-    flags = torch.stack([torch.isfinite(t).all(), (t >= 0).all(), (t.diff(dim=-1) > 0).all()])
-    finite, non_negative, increasing, largest = torch.cat([flags.double(), t.max().double()[None]]).tolist()  # one sync
-    if not finite: raise ValueError("offsets must be finite")
-    if not (non_negative and increasing): raise ValueError("offsets must be non-negative and sorted in increasing order, without duplicates")
-    need = _slots_needed(largest, t.is_floating_point())
+# %% ../nbs/02b_decode.ipynb #7f277aa2
+@per_tensor_cache
+def _offset_table(offsets:torch.Tensor, heads:int, capacity:int) -> torch.Tensor:
+    "Checked `offsets` as an (H, K) table on their device, after making sure a ring of `capacity` holds them."
+    largest = host_offsets(offsets).max().item()
+    need = _slots_needed(largest, offsets.is_floating_point())
     if capacity < need: raise ValueError(f"capacity {capacity} is too small for offsets up to {largest:g}: need cache_capacity(offsets) = {need}")
-    t = t if t.is_floating_point() else t.long()
-    return t.to(device).expand(heads, -1).contiguous()  # (H, K)
+    table = offsets.detach() if offsets.is_floating_point() else offsets.long()
+    return table.expand(heads, -1).contiguous()  # (H, K)
 
-# %% ../nbs/02b_decode.ipynb #2efd5cd3
+# %% ../nbs/02b_decode.ipynb #9d5ac97e
 def check_decode_inputs(q:torch.Tensor,       # (B, H, 1, D) query of the newest token
                         cache:RingKVCache,    # holds that token's key and value already
                         offsets,              # sorted 1-D offsets or an [H, K] table; int or real
@@ -131,11 +119,7 @@ def check_decode_inputs(q:torch.Tensor,       # (B, H, 1, D) query of the newest
     if q.shape[1] % Hkv: raise ValueError(f"q's heads ({q.shape[1]}) must be a multiple of the cache's kv_heads ({Hkv})")
     if q.device != cache.k.device: raise ValueError(f"q is on {q.device} but the cache is on {cache.k.device}")
     if cache.length < 1: raise ValueError("cache is empty: prefill or append the newest token's key and value first")
-    key = (_fingerprint(offsets), q.shape[1])
-    if key[0] is not None and cache._checked and cache._checked[0] == key: return cache._checked[2]
-    table = _offset_table(offsets, q.shape[1], cache.capacity, cache.k.device)
-    if key[0] is not None: cache._checked = (key, offsets, table)  # holding `offsets` keeps its memory ours
-    return table
+    return _offset_table(check_offsets(offsets, q.shape[1], cache.k.device), q.shape[1], cache.capacity)
 
 # %% ../nbs/02b_decode.ipynb #5cb5a99b
 def _slots(pos:int, dist:torch.Tensor, capacity:int) -> torch.Tensor:

@@ -6,12 +6,13 @@
 __all__ = ['TRITON_HINT', 'RUNTIME_ARGS', 'KERNEL_CONFIGS', 'interpreting', 'triton_available', 'split_offsets', 'block_config',
            'offset_plan', 'attention_forward', 'SparseAttnFunc', 'sparse_attention_triton']
 
-# %% ../nbs/02_kernel.ipynb #e07a9bae
+# %% ../nbs/02_kernel.ipynb #4000a451
 import math
 import os
-import weakref
 
 import torch
+
+from .reference import check_attention_inputs, host_offsets, per_tensor_cache
 
 # %% ../nbs/02_kernel.ipynb #9774bb64
 try:
@@ -184,46 +185,31 @@ def block_config(kernel: str,  # "fwd", "dq" or "dkdv"
         return {"fwd": (64, 64, 4, 1), "dq": (64, 64, 4, 1), "dkdv": (64, 32, 4, 2)}[kernel]
     return {"fwd": (64, 32, 4, 1), "dq": (64, 32, 4, 1), "dkdv": (64, 32, 4, 2)}[kernel]
 
-# %% ../nbs/02_kernel.ipynb #a73b7151
+# %% ../nbs/02_kernel.ipynb #84adc544
 def _check_inputs(q, k, v, offsets):
-    "Validate shapes, dtypes and devices; return (q, k, v, offsets) contiguous, offsets as a tensor."
-    if q.dim() != 4 or k.dim() != 4 or v.dim() != 4: raise ValueError("q, k, v must be (batch, heads, seq, head_dim)")
-    if k.shape != v.shape: raise ValueError(f"k {tuple(k.shape)} and v {tuple(v.shape)} must have the same shape")
+    "The checks every attention path shares (`check_attention_inputs`), then the kernel's own limits."
+    offsets = check_attention_inputs(q, k, v, offsets)
     B, H, N, D = q.shape
-    if k.shape[0] != B or k.shape[2] != N or k.shape[3] != D or H % k.shape[1]:
-        raise ValueError(f"k/v {tuple(k.shape)} do not match q {tuple(q.shape)} (heads must divide q's heads)")
     if not 16 <= D <= 128: raise ValueError(f"head_dim must be between 16 and 128, got {D}")
     if B * H > 65535: raise ValueError(f"batch * heads must be at most 65535 (a grid dimension), got {B * H}")
-    if q.dtype not in (torch.float16, torch.bfloat16, torch.float32) or k.dtype != q.dtype or v.dtype != q.dtype:
-        raise ValueError(f"q, k, v must share one dtype of fp16/bf16/fp32, got {q.dtype}, {k.dtype}, {v.dtype}")
+    if q.dtype not in (torch.float16, torch.bfloat16, torch.float32):
+        raise ValueError(f"q, k, v dtype must be fp16, bf16 or fp32 for the kernel, got {q.dtype}")
     if not (q.device == k.device == v.device) or (q.device.type != "cuda" and not interpreting()):
         raise ValueError("q, k, v must be on one CUDA device (or on the CPU with TRITON_INTERPRET=1)")
-    offsets = offsets if isinstance(offsets, torch.Tensor) else torch.as_tensor(offsets)  # lists stay on the host
-    if offsets.dim() not in (1, 2) or (offsets.dim() == 2 and offsets.shape[0] != H) or offsets.shape[-1] == 0:
-        raise ValueError(f"offsets must be [K] or [heads={H}, K], got {tuple(offsets.shape)}")
     return q.contiguous(), k.contiguous(), v.contiguous(), offsets
 
-# %% ../nbs/02_kernel.ipynb #f1286b6c
-_PLANS = {}  # id(offsets) -> (weak reference, version, device, plan); cleared when it reaches 64 entries
-
-def offset_plan(offsets: torch.Tensor,  # [K] or [H, K], on any device
-                device=None,  # where the kernels run (default: the offsets' device)
+# %% ../nbs/02_kernel.ipynb #a5b0ca0f
+@per_tensor_cache
+def offset_plan(offsets: torch.Tensor,  # validated offsets, [K] or [H, K], on any device
+                device: torch.device,  # where the kernels run
                ) -> dict:
     "Window size and sparse table of `offsets`, cached per tensor and version: a reused CUDA tensor costs no sync."
-    device = torch.device(device or offsets.device)
-    entry = _PLANS.get(id(offsets))
-    if entry is not None and entry[0]() is offsets and entry[1:3] == (offsets._version, device): return entry[3]
-    host = offsets.detach().cpu()
-    if (host < 0).any(): raise ValueError("offsets must be >= 0")
-    if (host.diff(dim=-1) <= 0).any(): raise ValueError("offsets must be sorted in increasing order, without duplicates")
+    host = host_offsets(offsets)
     window, sparse = split_offsets(host)
     table = sparse.to(torch.float64 if host.is_floating_point() else torch.int32)
     table = torch.cat([table, table.new_zeros(table.shape[0], 1)], 1)  # never an empty buffer
-    plan = dict(window=window, table=table.to(device), S=sparse.shape[1],
+    return dict(window=window, table=table.to(device), S=sparse.shape[1],
                 stride=table.shape[1] if sparse.shape[0] > 1 else 0, is_real=host.is_floating_point())
-    if len(_PLANS) >= 64: _PLANS.clear()
-    _PLANS[id(offsets)] = (weakref.ref(offsets), offsets._version, device, plan)
-    return plan
 
 # %% ../nbs/02_kernel.ipynb #50f0a685
 def _launch_config(q, k, offsets):

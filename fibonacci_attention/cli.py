@@ -387,3 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     if extra and args.command != "bench": args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
     return args.run(args, argv)
+
+# %% ../nbs/08_cli.ipynb #c11a0a1n
+#| eval: false
+if __name__ == "__main__": sys.exit(main())  # python -m fibonacci_attention.cli

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .reference import check_offsets, host_offsets, per_tensor_cache
+from .reference import check_offsets, host_offsets, masked_softmax, per_tensor_cache
 
 try:
     import triton
@@ -126,12 +126,6 @@ def _slots(pos:int, dist:torch.Tensor, capacity:int) -> torch.Tensor:
     "Ring slots of positions `pos - dist`, clamped at position 0."
     return (pos - dist).clamp(min=0) % capacity
 
-def _masked_softmax(scores:torch.Tensor, active:torch.Tensor) -> torch.Tensor:
-    "Softmax over the active entries of the last dim; all-zero rows when none is active (no host sync)."
-    empty = ~active.any(-1, keepdim=True)
-    p = torch.softmax(scores.masked_fill(~active, float("-inf")).masked_fill(empty, 0.0), dim=-1)
-    return p.masked_fill(~active, 0.0)
-
 # %% ../nbs/02b_decode.ipynb #a9164dab
 def decode_attention_torch(q:torch.Tensor,      # (B, H, 1, D) query at position cache.length - 1
                            cache:RingKVCache,   # ring holding the keys/values up to that position
@@ -152,7 +146,7 @@ def decode_attention_torch(q:torch.Tensor,      # (B, H, 1, D) query at position
         k = (1 - f) * k + f * cache.k[:, kv_head, far].to(acc)
         v = (1 - f) * v + f * cache.v[:, kv_head, far].to(acc)
     scores = (k @ q.to(acc).transpose(-1, -2)).squeeze(-1) * scale      # (B, H, K)
-    p = _masked_softmax(scores, dist <= pos)                            # (B, H, K)
+    p = masked_softmax(scores, dist <= pos)                            # (B, H, K)
     return (p[:, :, None] @ v).to(q.dtype)                              # (B, H, 1, D)
 
 # %% ../nbs/02b_decode.ipynb #bcd61747

@@ -20,8 +20,9 @@ import torch
 from .evaluate import EvalOutOfMemory, evaluate_run
 from .model import PRESETS, GPTConfig
 from .offsets import KINDS
-from .train import (RUNTIME_FIELDS, TrainConfig, add_train_args, atomic_write, config_dict,
-                                       config_from_args, run_name, train, write_json)
+from .checkpoint import atomic_write, write_json
+from .train import (RUNTIME_FIELDS, TrainConfig, add_train_args, config_dict, config_from_args,
+                                       run_name, train)
 
 # %% auto #0
 __all__ = ['SUITE_DEFAULTS', 'SUITE_FIELDS', 'CliParser', 'parse_value', 'parse_overrides', 'check_choice', 'expand_kinds',

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 
 from .data import load_token_data
 from .model import GPT, GPTConfig
-from .train import (DistEnv, TrainConfig, autocast, device_name, load_checkpoint, load_data,
-                                       resolve_device, write_json)
+from .checkpoint import load_checkpoint, write_json
+from .train import DistEnv, TrainConfig, autocast, device_name, load_data, resolve_device
 
 # %% auto #0
 __all__ = ['window_starts', 'window_batches', 'EvalOutOfMemory', 'model_device', 'token_nll', 'position_nll', 'perplexity',

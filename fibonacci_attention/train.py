@@ -4,15 +4,14 @@
 
 # %% auto #0
 __all__ = ['RUNTIME_FIELDS', 'TrainConfig', 'check_train_config', 'config_dict', 'run_name', 'model_config', 'total_steps',
-           'get_lr', 'atomic_write', 'save_checkpoint', 'write_json', 'load_checkpoint', 'rng_state', 'set_rng_state',
-           'check_compatible', 'append_jsonl', 'read_jsonl', 'truncate_metrics', 'LossTracker', 'DistEnv',
-           'resolve_device', 'setup_distributed', 'rank_batch', 'build_model', 'build_optimizer', 'autocast',
-           'train_step', 'estimate_loss', 'DeferredInterrupt', 'RunResult', 'layer_alphas', 'device_name',
-           'checkpoint_state', 'params_finite', 'load_data', 'progress_bar', 'Throughput', 'RunState', 'resume',
-           'setup_run', 'run_info', 'log_metrics', 'log_val_loss', 'save', 'after_step', 'run_steps',
-           'save_on_interrupt', 'finish', 'train', 'field_comments', 'add_train_args', 'config_from_args', 'main']
+           'get_lr', 'check_compatible', 'LossTracker', 'DistEnv', 'resolve_device', 'setup_distributed', 'rank_batch',
+           'build_model', 'build_optimizer', 'autocast', 'train_step', 'estimate_loss', 'DeferredInterrupt',
+           'RunResult', 'layer_alphas', 'device_name', 'checkpoint_state', 'params_finite', 'load_data', 'progress_bar',
+           'Throughput', 'RunState', 'resume', 'setup_run', 'run_info', 'log_metrics', 'log_val_loss', 'save',
+           'after_step', 'run_steps', 'save_on_interrupt', 'finish', 'train', 'field_comments', 'add_train_args',
+           'config_from_args', 'main']
 
-# %% ../nbs/06_train.ipynb #2c17dbb1
+# %% ../nbs/06_train.ipynb #5aa6d129
 import argparse
 import ast
 import contextlib
@@ -21,7 +20,6 @@ import json
 import math
 import os
 import platform
-import random
 import re
 import signal
 import sys
@@ -37,6 +35,8 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from .checkpoint import (append_jsonl, atomic_write, load_checkpoint, read_jsonl, rng_state,
+                                            save_checkpoint, set_rng_state, truncate_metrics, write_json)
 from .data import get_batch, prepare_data
 from .model import GPT, GPTConfig, get_config
 
@@ -138,49 +138,7 @@ def get_lr(step: int,  # optimizer step, 0-based
     progress = min((step - warmup) / max(max_steps - 1 - warmup, 1), 1.0)
     return min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (lr - min_lr)
 
-# %% ../nbs/06_train.ipynb #834532ae
-def atomic_write(path, write: Callable):
-    "Call `write(file)` on a temporary file beside `path`, fsync it, and rename it over `path`."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable (not supported everywhere)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try: os.fsync(dir_fd)
-        finally: os.close(dir_fd)
-
-def save_checkpoint(state: dict, path): atomic_write(path, lambda f: torch.save(state, f))
-def write_json(obj, path): atomic_write(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
-def load_checkpoint(path, map_location="cpu") -> dict:
-    "Load a checkpoint written by `save_checkpoint` (tensors and plain values only)."
-    return torch.load(path, map_location=map_location, weights_only=True)
-
-# %% ../nbs/06_train.ipynb #ef057f03
-def rng_state() -> dict:
-    "The state of every random generator: torch CPU and CUDA, NumPy, Python."
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    return {"torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
-            "python": random.getstate()}
-
-def set_rng_state(state: dict):
-    "Restore the generators from `rng_state()`; CUDA states only when the device count matches."
-    torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(state["cuda"])
-    kind, keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in state["python"]))
-
-# %% ../nbs/06_train.ipynb #6ed78299
+# %% ../nbs/06_train.ipynb #f31c24e0
 def check_compatible(ckpt: dict,  # a loaded checkpoint
                      cfg: TrainConfig,  # the config of the run being resumed
                      tokenizer_key: str,  # `TokenData.key` of this run's data
@@ -195,25 +153,7 @@ def check_compatible(ckpt: dict,  # a loaded checkpoint
         raise ValueError(f"checkpoint was written with tokenizer {ckpt['tokenizer_key']!r} but this run's data "
                          f"has tokenizer {tokenizer_key!r}; use another run name or out_dir")
 
-# %% ../nbs/06_train.ipynb #a26d968d
-def append_jsonl(path, record: dict):
-    "Append `record` as one JSON line to `path`."
-    with open(path, "a") as f: f.write(json.dumps(record) + "\n")
-
-def read_jsonl(path) -> list:
-    "All complete JSON records of `path` ([] if it does not exist)."
-    if not Path(path).exists(): return []
-    records = []
-    for line in Path(path).read_text().splitlines():
-        with contextlib.suppress(json.JSONDecodeError): records.append(json.loads(line))
-    return records
-
-def truncate_metrics(path, step: int):
-    "Keep only the records of `path` with `step <= step` (those covered by the checkpoint)."
-    kept = [r for r in read_jsonl(path) if r["step"] <= step]
-    atomic_write(path, lambda f: f.write("".join(json.dumps(r) + "\n" for r in kept).encode()))
-
-# %% ../nbs/06_train.ipynb #9a9208c9
+# %% ../nbs/06_train.ipynb #9dbf1bf2
 class LossTracker:
     "(loss, grad-norm) of each step since the last log line; synced to the host and checked for NaN/inf."
     def __init__(self): self.pending, self.steps, self.values = [], [], []
@@ -245,7 +185,7 @@ class LossTracker:
     def state_dict(self) -> dict: return {"steps": list(self.steps), "values": list(self.values)}
     def load_state_dict(self, state: dict): self.pending, self.steps, self.values = [], list(state["steps"]), list(state["values"])
 
-# %% ../nbs/06_train.ipynb #342c27b3
+# %% ../nbs/06_train.ipynb #37b3b535
 @dataclass
 class DistEnv:
     "Where this process runs: its DDP rank, the number of ranks, and its device."
@@ -264,7 +204,7 @@ def resolve_device(device: str = "auto", local_rank: int = 0) -> torch.device:
     if device.type == "cuda" and device.index is None: device = torch.device("cuda", local_rank)
     return device
 
-# %% ../nbs/06_train.ipynb #c8705a84
+# %% ../nbs/06_train.ipynb #f2068a88
 def setup_distributed(device: str = "auto") -> DistEnv:
     "Join the torchrun process group when `WORLD_SIZE` > 1 (NCCL on CUDA, Gloo on CPU); else a single process."
     world_size = int(os.environ.get("WORLD_SIZE", 1))
@@ -285,7 +225,7 @@ def rank_batch(tokens, batch_size: int, ctx_len: int, step: int, seed: int, env:
     rows = slice(env.rank * per_rank, (env.rank + 1) * per_rank)
     return x[rows].to(env.device, non_blocking=True), y[rows].to(env.device, non_blocking=True)
 
-# %% ../nbs/06_train.ipynb #41ac2791
+# %% ../nbs/06_train.ipynb #3a862b52
 def build_model(cfg: TrainConfig, vocab_size: int) -> GPT:
     "A freshly initialised model, seeded by `cfg.seed` (the same weights for every attention kind)."
     torch.manual_seed(cfg.seed)
@@ -303,7 +243,7 @@ def autocast(device: torch.device, dtype: str = "bfloat16"):
     if device.type != "cuda" or dtype == "float32": return contextlib.nullcontext()
     return torch.autocast("cuda", dtype=getattr(torch, dtype))
 
-# %% ../nbs/06_train.ipynb #67da318d
+# %% ../nbs/06_train.ipynb #de95b25c
 def train_step(model, optimizer, x, y, lr: float, grad_clip: float, amp) -> tuple:
     "Forward, backward, clip, AdamW update at learning rate `lr`; returns (loss, grad norm) as device tensors."
     for group in optimizer.param_groups: group["lr"] = lr * group["lr_scale"]
@@ -327,7 +267,7 @@ def estimate_loss(model, tokens, batch_size: int, ctx_len: int, n_batches: int =
     model.train(was_training)
     return torch.stack(losses).mean().item()
 
-# %% ../nbs/06_train.ipynb #86475fb7
+# %% ../nbs/06_train.ipynb #4f721ec8
 class DeferredInterrupt:
     "Context manager turning the first SIGINT into a flag (`requested`); a second one interrupts at once."
     def __init__(self): self.requested, self.previous = False, None
@@ -344,7 +284,7 @@ class DeferredInterrupt:
     def __exit__(self, *exc):
         if self.previous is not None: signal.signal(signal.SIGINT, self.previous)
 
-# %% ../nbs/06_train.ipynb #2e23d876
+# %% ../nbs/06_train.ipynb #42aefe7a
 @dataclass
 class RunResult:
     "What `train` returns (and writes to result.json)."
@@ -372,7 +312,7 @@ def device_name(device: torch.device) -> str:
     if device.type == "cuda": return torch.cuda.get_device_name(device)
     return f"{device.type} ({platform.machine()})"
 
-# %% ../nbs/06_train.ipynb #febc8764
+# %% ../nbs/06_train.ipynb #f9a6f29b
 def checkpoint_state(state) -> dict:
     "Everything needed to continue exactly where the run is (`state.step` finished steps); see `RunState`."
     return {"step": state.step, "model": state.raw_model.state_dict(), "optimizer": state.optimizer.state_dict(),
@@ -384,7 +324,7 @@ def params_finite(model) -> bool:
     "True when every parameter is finite (checked before a checkpoint is written)."
     return bool(torch.stack([p.detach().isfinite().all() for p in model.parameters()]).all())
 
-# %% ../nbs/06_train.ipynb #594f56df
+# %% ../nbs/06_train.ipynb #c881c90b
 def load_data(cfg: TrainConfig, env: DistEnv):
     "The run's TokenData; under DDP rank 0 prepares (and caches) it first, then the others read the cache."
     vocab = cfg.vocab_size or get_config(cfg.preset).vocab_size
@@ -411,7 +351,7 @@ def progress_bar(total: int, initial: int, desc: str, enabled: bool):
         return _Silent()
     return tqdm(total=total, initial=initial, desc=desc, dynamic_ncols=True)
 
-# %% ../nbs/06_train.ipynb #b3ed50c7
+# %% ../nbs/06_train.ipynb #9f1c8655
 class Throughput:
     "Training time and tokens/s per logging interval, with evaluation and checkpoint time left out."
     def __init__(self, total: float = 0.0, step: int = 0): self.total = total; self.start_interval(step)
@@ -435,7 +375,7 @@ class Throughput:
         self.start_interval(step)
         return rate
 
-# %% ../nbs/06_train.ipynb #6d9b04f5
+# %% ../nbs/06_train.ipynb #c1d7e1b3
 @dataclass
 class RunState:
     "The live objects of a run."
@@ -468,7 +408,7 @@ class RunState:
     @property
     def amp(self): return autocast(self.env.device, self.cfg.dtype)
 
-# %% ../nbs/06_train.ipynb #7150a982
+# %% ../nbs/06_train.ipynb #0ee6e25c
 def resume(state: RunState):
     "Load ckpt.pt from the run dir when there is one (after checking its recipe), and trim metrics.jsonl to it."
     if state.ckpt_path.exists():
@@ -507,7 +447,7 @@ def run_info(state: RunState) -> dict:
             "device": device_name(state.env.device), "tokenizer_key": state.data.key,
             "tokenizer_path": str(state.data.tokenizer_path), "torch": torch.__version__}
 
-# %% ../nbs/06_train.ipynb #a43d1634
+# %% ../nbs/06_train.ipynb #68c7b333
 def log_metrics(state: RunState, lr: float, bar):
     "Sync and check the losses since the last line; append their mean, lr and tokens/s to metrics.jsonl."
     state.tracker.sync(state.env.world_size)
@@ -548,7 +488,7 @@ def after_step(state: RunState, lr: float, bar):
     if done == state.max_steps or (cfg.eval_every and done % cfg.eval_every == 0): log_val_loss(state)
     if done % cfg.ckpt_every == 0 or done == state.max_steps: save(state)
 
-# %% ../nbs/06_train.ipynb #75d11742
+# %% ../nbs/06_train.ipynb #3a9920f3
 def run_steps(state: RunState, step_hook: Optional[Callable] = None):
     "Train from `state.step` to `state.max_steps`."
     cfg, env = state.cfg, state.env
@@ -570,7 +510,7 @@ def run_steps(state: RunState, step_hook: Optional[Callable] = None):
     finally:
         bar.close()
 
-# %% ../nbs/06_train.ipynb #c879bbe2
+# %% ../nbs/06_train.ipynb #6cfaab26
 def save_on_interrupt(state: RunState):
     "After Ctrl-C: checkpoint the last finished step, unless an update was in flight or the values are bad."
     if state.updating:
@@ -597,7 +537,7 @@ def finish(state: RunState, wall_time: float) -> RunResult:
     if state.env.is_main: write_json({**asdict(result), "run_dir": str(result.run_dir)}, state.run_dir / "result.json")
     return result
 
-# %% ../nbs/06_train.ipynb #410fdc64
+# %% ../nbs/06_train.ipynb #1d7c79c7
 def train(cfg: TrainConfig,  # the run's recipe and where to write it
           step_hook: Optional[Callable] = None,  # called as step_hook(step, model) before every step (tests)
          ) -> RunResult:
@@ -620,7 +560,7 @@ def train(cfg: TrainConfig,  # the run's recipe and where to write it
     finally:
         if env.owns_group: dist.destroy_process_group()
 
-# %% ../nbs/06_train.ipynb #981fa056
+# %% ../nbs/06_train.ipynb #45e46e8b
 def field_comments(cls) -> dict:
     "The trailing `# comment` of each field in the source of dataclass `cls` ({} if the source is unavailable)."
     try: src = inspect.getsource(cls)
@@ -638,7 +578,7 @@ def _optional(kind):
     "argparse type for Optional fields: 'none' -> None."
     return lambda text: None if text.lower() == "none" else kind(text)
 
-# %% ../nbs/06_train.ipynb #c69b6b5e
+# %% ../nbs/06_train.ipynb #15a10151
 def add_train_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     "Add a `--field-name` option for every TrainConfig field to `parser`."
     helps = field_comments(TrainConfig)
@@ -661,7 +601,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         if f.type is dict: values[f.name] = dict(values[f.name])  # from [(key, value), ...]
     return TrainConfig(**values)
 
-# %% ../nbs/06_train.ipynb #1115a08b
+# %% ../nbs/06_train.ipynb #9fcfb98a
 def main(argv: Optional[list] = None) -> RunResult:
     "Command-line entry point: parse the options, train, print the result as JSON."
     parser = argparse.ArgumentParser(prog="python -m fibonacci_attention.train", description=train.__doc__)
@@ -669,6 +609,6 @@ def main(argv: Optional[list] = None) -> RunResult:
     if int(os.environ.get("RANK", 0)) == 0: print(json.dumps({**asdict(result), "run_dir": str(result.run_dir)}, indent=2))
     return result
 
-# %% ../nbs/06_train.ipynb #a7f8a703
+# %% ../nbs/06_train.ipynb #5654a743
 #| eval: false
 if __name__ == "__main__": main()

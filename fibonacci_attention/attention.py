@@ -6,8 +6,6 @@
 __all__ = ['BACKENDS', 'sparse_attention']
 
 # %% ../nbs/03_attention.ipynb #51fcc297
-import os
-
 import torch
 
 from .reference import attention_gather, check_attention_inputs
@@ -17,8 +15,8 @@ BACKENDS = ("auto", "triton", "torch")
 
 def _triton_usable(q:torch.Tensor) -> bool:
     "Whether the fused kernel can run on `q`: CUDA with Triton installed, or Triton's CPU interpreter."
-    from fibonacci_attention.kernel import triton_available
-    return triton_available() and (q.is_cuda or os.environ.get("TRITON_INTERPRET") == "1")
+    from fibonacci_attention.kernel import interpreting, triton_available
+    return triton_available() and (q.is_cuda or interpreting())
 
 def sparse_attention(q:torch.Tensor,    # (B, H, N, D) queries
                      k:torch.Tensor,    # (B, Hkv, N, D) keys; H % Hkv == 0

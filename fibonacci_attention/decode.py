@@ -10,13 +10,13 @@ __all__ = ['cache_capacity', 'RingKVCache', 'check_decode_inputs', 'decode_atten
 import argparse
 import csv
 import math
-import os
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from .kernel import TRITON_HINT, interpreting
 from .reference import check_offsets, host_offsets, masked_softmax, per_tensor_cache
 
 try:
@@ -204,7 +204,7 @@ if HAS_TRITON:
 # %% ../nbs/02b_decode.ipynb #bf704c0a
 def _require_triton():
     "Raise a clear ImportError when the Triton kernel is needed but triton is not installed."
-    if not HAS_TRITON: raise ImportError('the decode kernel needs triton: pip install "fibonacci_attention[triton]"')
+    if not HAS_TRITON: raise ImportError(TRITON_HINT)
 
 def decode_attention_triton(q:torch.Tensor,      # (B, H, 1, D) query at position cache.length - 1
                             cache:RingKVCache,   # ring holding the keys/values up to that position
@@ -214,7 +214,7 @@ def decode_attention_triton(q:torch.Tensor,      # (B, H, 1, D) query at positio
     "Newest token's sparse attention over the ring with the Triton kernel; returns (B, H, 1, D)."
     _require_triton()
     table = check_decode_inputs(q, cache, offsets)                     # (H, K)
-    if not q.is_cuda and os.environ.get("TRITON_INTERPRET") != "1":
+    if not q.is_cuda and not interpreting():
         raise ValueError(f"q is on {q.device}: the Triton decode kernel needs CUDA tensors (or TRITON_INTERPRET=1)")
     (B, H, _, D), K = q.shape, table.shape[1]
     out = torch.empty_like(q)

@@ -8,7 +8,7 @@ __all__ = ['BACKENDS', 'sparse_attention']
 # %% ../nbs/03_attention.ipynb #51fcc297
 import torch
 
-from .reference import attention_gather, check_attention_inputs
+from .reference import attention_gather
 
 # %% ../nbs/03_attention.ipynb #4a2ac21b
 BACKENDS = ("auto", "triton", "torch")
@@ -27,9 +27,8 @@ def sparse_attention(q:torch.Tensor,    # (B, H, N, D) queries
                     ) -> torch.Tensor:
     "Causal attention of each query `i` to the keys `i - d`, `d` in `offsets` (SPEC 1)."
     if backend not in BACKENDS: raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    offsets = check_attention_inputs(q, k, v, offsets)
-    use_triton = backend == "triton" or (backend == "auto" and q.is_cuda and _triton_usable(q))
-    if use_triton:
+    use_triton = backend == "triton" or (backend == "auto" and isinstance(q, torch.Tensor) and q.is_cuda and _triton_usable(q))
+    if use_triton:  # each path checks its arguments with `check_attention_inputs`
         from fibonacci_attention.kernel import sparse_attention_triton
         return sparse_attention_triton(q, k, v, offsets, scale)
     return attention_gather(q, k, v, offsets, scale)

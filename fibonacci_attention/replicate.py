@@ -6,11 +6,12 @@
 __all__ = ['PAPER_SUITE', 'SEEDS', 'INTERRUPTED', 'suite_args', 'suite_jobs', 'result_file', 'claim', 'clear_claims',
            'fibattn_suite_job', 'run_worker', 'stop_at', 'launch', 'latency_table', 'main']
 
-# %% ../nbs/09_replicate.ipynb #aa100941
+# %% ../nbs/09_replicate.ipynb #c7ea4a05
 import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -103,23 +104,31 @@ def launch(out, devices=None, seconds:float=None, kinds=KINDS, seeds=SEEDS, cach
     if any(codes): print(f"[launch] worker exit codes: {codes}", flush=True)
     return sum(result_file(out, k, s).exists() for k, s in suite_jobs(kinds, seeds))
 
-# %% ../nbs/09_replicate.ipynb #524bd739
-def latency_table(preset:str="small", kinds=KINDS, batch:int=8, length:int=None, repeats:int=20, device:str=None) -> list:
-    "Forward latency (ms, median) of each attention kind, measured in this one process."
+# %% ../nbs/09_replicate.ipynb #0bcf6fe4
+def latency_table(preset:str="small", kinds=KINDS, batches=(8, 64), length:int=None, rounds:int=5, repeats:int=10,
+                  device:str=None) -> list:
+    "Forward latency (ms, median of `rounds` × `repeats` forwards) of each kind and batch size, in this one process."
     from fibonacci_attention.evaluate import latency
     from fibonacci_attention.model import GPT, get_config
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    rows = []
+    models = {}
     for kind in kinds:
         torch.manual_seed(0)
-        model = GPT(get_config(preset, attention=kind)).to(device).eval()
-        ms = latency(model, batch=batch, length=length or model.cfg.ctx_len, repeats=repeats)
-        rows.append(dict(kind=kind, preset=preset, batch=batch, length=length or model.cfg.ctx_len, latency_ms=ms,
-                         device=torch.cuda.get_device_name() if device.startswith("cuda") else "cpu"))
-        del model
+        models[kind] = GPT(get_config(preset, attention=kind)).to(device).eval()
+    length = length or next(iter(models.values())).cfg.ctx_len
+    name = torch.cuda.get_device_name() if device.startswith("cuda") else "cpu"
+    rows = []
+    for batch in batches:
+        times = {kind: [] for kind in kinds}
+        for _ in range(rounds):
+            for kind, model in models.items():
+                times[kind] += latency(model, batch=batch, length=length, repeats=repeats, raw=True)
+        rows += [dict(kind=kind, preset=preset, batch=batch, length=length, latency_ms=statistics.median(t),
+                      spread_ms=statistics.quantiles(t, n=4)[2] - statistics.quantiles(t, n=4)[0] if len(t) > 1 else 0.0,
+                      timed=len(t), device=name) for kind, t in times.items()]
     return rows
 
-# %% ../nbs/09_replicate.ipynb #0e7e4ff7
+# %% ../nbs/09_replicate.ipynb #d0346ca3
 def main(argv=None):
     "Entry point: launch the workers, run one worker, or measure latency."
     import argparse
@@ -137,7 +146,7 @@ def main(argv=None):
         rows = latency_table(kinds=a.kinds)
         Path(a.out).mkdir(parents=True, exist_ok=True)
         (Path(a.out) / "latency.json").write_text(json.dumps(rows, indent=2) + "\n")
-        for r in rows: print(f"{r['kind']:<14} {r['latency_ms']:8.2f} ms  ({r['device']})")
+        for r in rows: print(f"{r['kind']:<14} batch {r['batch']:>3} {r['latency_ms']:8.2f} ms  ({r['device']})")
         return 0
     jobs, suite = suite_jobs(a.kinds, a.seeds), {**PAPER_SUITE, "tokens": a.tokens or PAPER_SUITE["tokens"]}
     if a.worker:

@@ -175,15 +175,19 @@ def split_offsets(offsets: torch.Tensor):  # sorted offsets, 1-D [K] or per-head
 # %% ../nbs/02_kernel.ipynb #5138152e
 KERNEL_CONFIGS = {}  # overrides {(kernel, BLOCK_D): (BLOCK_M, BLOCK_N, num_warps, SPARSE_STAGES)}, set by bench --sweep
 
-def block_config(kernel: str,  # "fwd", "dq" or "dkdv"
+def block_config(kernel: str,  # "fwd", "dq", "dkdv", or a backward pass: "dq_window", "dkdv_sparse", ...
                  head_dim_padded: int,  # BLOCK_D
                 ) -> tuple:
     "(BLOCK_M, BLOCK_N, num_warps, SPARSE_STAGES) of a kernel: tiny under the interpreter, else from a GPU sweep."
     if interpreting(): return (16, 16, 1, 1)
     if (kernel, head_dim_padded) in KERNEL_CONFIGS: return KERNEL_CONFIGS[kernel, head_dim_padded]
-    if head_dim_padded <= 64:  # from `python -m fibonacci_attention.bench --sweep` (H200, bf16, D=64, W=64)
-        return {"fwd": (64, 64, 4, 1), "dq": (64, 64, 4, 1), "dkdv": (64, 32, 4, 2)}[kernel]
-    return {"fwd": (64, 32, 4, 1), "dq": (64, 32, 4, 1), "dkdv": (64, 32, 4, 2)}[kernel]
+    if head_dim_padded <= 64:  # from `python -m fibonacci_attention.bench --sweep --split` (H200, bf16, D=64, W=64)
+        return {"fwd": (64, 64, 4, 1), "dq": (64, 64, 4, 1), "dkdv": (64, 32, 4, 2),
+                "dq_window": (64, 32, 4, 1), "dq_sparse": (32, 32, 4, 2),
+                "dkdv_window": (64, 64, 4, 1), "dkdv_sparse": (64, 32, 4, 2)}[kernel]
+    return {"fwd": (64, 32, 4, 1), "dq": (64, 32, 4, 1), "dkdv": (64, 32, 4, 2),
+            "dq_window": (64, 32, 4, 1), "dq_sparse": (64, 32, 4, 2),
+            "dkdv_window": (64, 32, 4, 1), "dkdv_sparse": (64, 32, 4, 2)}[kernel]
 
 # %% ../nbs/02_kernel.ipynb #84adc544
 def _check_inputs(q, k, v, offsets):

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['PAPER_SUITE', 'SEEDS', 'INTERRUPTED', 'suite_args', 'suite_jobs', 'result_file', 'claim', 'clear_claims',
-           'fibattn_suite_job', 'run_worker', 'stop_at', 'launch', 'latency_table', 'main']
+           'fibattn_suite_job', 'run_worker', 'stop_at', 'launch', 'gpu_time_ms', 'latency_table', 'main']
 
 # %% ../nbs/09_replicate.ipynb #c7ea4a05
 import json
@@ -104,7 +104,24 @@ def launch(out, devices=None, seconds:float=None, kinds=KINDS, seeds=SEEDS, cach
     if any(codes): print(f"[launch] worker exit codes: {codes}", flush=True)
     return sum(result_file(out, k, s).exists() for k, s in suite_jobs(kinds, seeds))
 
-# %% ../nbs/09_replicate.ipynb #0bcf6fe4
+# %% ../nbs/09_replicate.ipynb #ea9c2243
+def gpu_time_ms(model, batch:int, length:int, repeats:int=5) -> float | None:
+    "GPU-busy milliseconds of one forward: the summed duration of every kernel it launches (None off CUDA)."
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
+    from fibonacci_attention.evaluate import autocast, model_device
+    device = model_device(model)
+    if device.type != "cuda": return None
+    idx = torch.randint(0, model.cfg.vocab_size, (batch, length), device=device)
+    with torch.no_grad(), autocast(device):
+        model(idx); torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(repeats): model(idx)
+            torch.cuda.synchronize()
+    kernels = [e for e in prof.events() if e.device_type == DeviceType.CUDA]
+    return sum(e.time_range.elapsed_us() for e in kernels) / 1e3 / repeats
+
+# %% ../nbs/09_replicate.ipynb #0a5a1fd5
 def latency_table(preset:str="small", kinds=KINDS, batches=(8, 64), length:int=None, rounds:int=5, repeats:int=10,
                   device:str=None) -> list:
     "Forward latency (ms, median of `rounds` × `repeats` forwards) of each kind and batch size, in this one process."
@@ -125,10 +142,10 @@ def latency_table(preset:str="small", kinds=KINDS, batches=(8, 64), length:int=N
                 times[kind] += latency(model, batch=batch, length=length, repeats=repeats, raw=True)
         rows += [dict(kind=kind, preset=preset, batch=batch, length=length, latency_ms=statistics.median(t),
                       spread_ms=statistics.quantiles(t, n=4)[2] - statistics.quantiles(t, n=4)[0] if len(t) > 1 else 0.0,
-                      timed=len(t), device=name) for kind, t in times.items()]
+                      gpu_ms=gpu_time_ms(models[kind], batch, length), timed=len(t), device=name) for kind, t in times.items()]
     return rows
 
-# %% ../nbs/09_replicate.ipynb #d0346ca3
+# %% ../nbs/09_replicate.ipynb #216dec9d
 def main(argv=None):
     "Entry point: launch the workers, run one worker, or measure latency."
     import argparse
@@ -146,7 +163,9 @@ def main(argv=None):
         rows = latency_table(kinds=a.kinds)
         Path(a.out).mkdir(parents=True, exist_ok=True)
         (Path(a.out) / "latency.json").write_text(json.dumps(rows, indent=2) + "\n")
-        for r in rows: print(f"{r['kind']:<14} batch {r['batch']:>3} {r['latency_ms']:8.2f} ms  ({r['device']})")
+        for r in rows:
+            gpu = f"  GPU {r['gpu_ms']:8.2f} ms" if r["gpu_ms"] is not None else ""
+            print(f"{r['kind']:<14} batch {r['batch']:>3} {r['latency_ms']:8.2f} ms{gpu}  ({r['device']})")
         return 0
     jobs, suite = suite_jobs(a.kinds, a.seeds), {**PAPER_SUITE, "tokens": a.tokens or PAPER_SUITE["tokens"]}
     if a.worker:
@@ -159,6 +178,6 @@ def main(argv=None):
     print(f"[launch] {n} of {len(jobs)} models have results in {a.out}/results", flush=True)
     return 0
 
-# %% ../nbs/09_replicate.ipynb #dc2e59fb
+# %% ../nbs/09_replicate.ipynb #dcdf8573
 #| eval: false
 if __name__ == "__main__": sys.exit(main())

@@ -51,7 +51,7 @@ class TrainConfig:
     seed: int = 0  # seeds the initialisation and the data order
     # -- length and batch --
     tokens: Optional[int] = 2**20  # training tokens in total (used when `steps` is None)
-    steps: Optional[int] = None  # optimizer steps; None -> tokens // (batch_size * ctx_len)
+    steps: Optional[int] = None  # optimizer steps; None -> enough steps for `tokens` (rounded up)
     batch_size: int = 16  # sequences per optimizer step, global over all DDP ranks
     ctx_len: Optional[int] = None  # training sequence length; None -> the preset's
     # -- optimizer (AdamW) and schedule --
@@ -120,10 +120,10 @@ def model_config(cfg: TrainConfig, vocab_size: int) -> GPTConfig:
     return get_config(cfg.preset, attention=cfg.attention, vocab_size=vocab_size, **ctx, **cfg.model)
 
 def total_steps(cfg: TrainConfig, ctx_len: int) -> int:
-    "Number of optimizer steps: `cfg.steps`, or the token budget divided by the tokens of one step."
+    "Number of optimizer steps: `cfg.steps`, or enough steps of `batch_size * ctx_len` tokens to see `cfg.tokens`."
     if cfg.steps is not None: return cfg.steps
     if cfg.tokens is None: raise ValueError("TrainConfig needs `tokens` or `steps`")
-    return max(cfg.tokens // (cfg.batch_size * ctx_len), 1)
+    return max(-(-cfg.tokens // (cfg.batch_size * ctx_len)), 1)  # rounded up: never fewer tokens than asked
 
 # %% ../nbs/06_train.ipynb #9ab84650
 def get_lr(step: int,  # optimizer step, 0-based

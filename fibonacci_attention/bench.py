@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['COPY_BYTES_PER_S', 'SWEEP_CONFIGS', 'PASS_CONFIGS', 'KERNEL_NAMES', 'attended_pairs', 'work_counts', 'rel_error',
-           'case_offsets', 'check_case', 'check_grid', 'flex_for', 'sdpa_causal', 'time_pair', 'bench_shape',
-           'bench_all', 'write_csv', 'sweep_configs', 'kernel_times', 'backward_breakdown', 'compare_split', 'main',
-           'summarize']
+           'case_offsets', 'check_case', 'check_grid', 'flex_for', 'sdpa_causal', 'bench_offsets', 'time_pair',
+           'bench_shape', 'bench_all', 'write_csv', 'tuning_cases', 'sweep_configs', 'cuda_kernel_ms', 'kernel_times',
+           'backward_breakdown', 'compare_split', 'main', 'summarize']
 
 # %% ../nbs/02c_bench.ipynb #faf542c2
 import argparse
@@ -136,6 +136,11 @@ def sdpa_causal(q, k, v):
     return F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=q.shape[1] != k.shape[1])
 
 # %% ../nbs/02c_bench.ipynb #ffc34f35
+def bench_offsets(n, window=64, real=False, device="cuda"):
+    "The benchmark's pattern: Fibonacci, alpha 1, reach n; real: the sparse offsets moved by +0.5 (float64)."
+    base = torch.tensor(layer_offsets(1.0, window, n), device=device)
+    return torch.cat([base[:window].double(), base[window:].double() + 0.5]) if real else base.int()
+
 def time_pair(fn, inputs, do):
     "Median milliseconds of forward and of forward+backward (triton.testing.do_bench)."
     from triton.testing import do_bench
@@ -152,8 +157,7 @@ def bench_shape(batch, n, heads=8, kv_heads=8, head_dim=64, window=64, baselines
                    for h in (heads, kv_heads, kv_heads, heads))
     q, k, v = (t.requires_grad_(True) for t in (q, k, v))
     offsets = layer_offsets(1.0, window, n)
-    int_off = torch.tensor(offsets, device=dev, dtype=torch.int32)
-    real_off = torch.cat([int_off[:window].double(), int_off[window:].double() + 0.5]).requires_grad_(True)
+    int_off, real_off = bench_offsets(n, window, device=dev), bench_offsets(n, window, True, dev).requires_grad_(True)
     kern = lambda q, k, v, off: sparse_attention_triton(q, k, v, off)
     ref_out = kern(q, k, v, int_off)
     gather_err = rel_error(ref_out, attention_gather(q.detach(), k.detach(), v.detach(), int_off))
@@ -210,6 +214,17 @@ PASS_CONFIGS = {  # the two-pass backward: window passes (tensor-core tiles), sp
     "dkdv_sparse": [(64, 32, 4, 2), (64, 64, 4, 2), (64, 64, 2, 2), (64, 128, 4, 2), (64, 128, 8, 2), (64, 64, 4, 3)],
 }
 
+def tuning_cases(shapes, head_dim=64, window=64):
+    "For each shape, integer then real offsets: (batch, n, real, launch config, q, k, v, o, lse, do, scale), bf16, H=8."
+    import fibonacci_attention.kernel as K
+    scale = head_dim ** -0.5
+    for batch, n in shapes:
+        q, k, v, do = (torch.randn(batch, 8, n, head_dim, device="cuda", dtype=torch.bfloat16) for _ in range(4))
+        for real in (False, True):
+            cfg = K._launch_config(q, k, bench_offsets(n, window, real))
+            o, lse = K.attention_forward(q, k, v, cfg, scale)
+            yield batch, n, real, cfg, q, k, v, o, lse, do, scale
+
 def sweep_configs(shapes=((32, 1024), (1, 131072)), configs=SWEEP_CONFIGS, head_dim=64, window=64, log=print,
                   kernels=None):
     "Time every kernel under every config (the others at their default); keep the best per kernel; return rows."
@@ -217,21 +232,15 @@ def sweep_configs(shapes=((32, 1024), (1, 131072)), configs=SWEEP_CONFIGS, head_
     from fibonacci_attention.kernel_backward import attention_backward
     from triton.testing import do_bench
     kernels = kernels or {kernel: configs for kernel in ("fwd", "dq", "dkdv")}
-    rows, scale = [], head_dim ** -0.5
-    for batch, n in shapes:
-        q, k, v, do = (torch.randn(batch, 8, n, head_dim, device="cuda", dtype=torch.bfloat16) for _ in range(4))
-        base = torch.tensor(layer_offsets(1.0, window, n), device="cuda")
-        for real in (False, True):
-            off = torch.cat([base[:window].double(), base[window:].double() + 0.5]) if real else base.int()
-            cfg = K._launch_config(q, k, off)
-            o, lse = K.attention_forward(q, k, v, cfg, scale)
-            for kernel, options in kernels.items():
-                for c in options:
-                    K.KERNEL_CONFIGS.clear(); K.KERNEL_CONFIGS[kernel, head_dim] = c
-                    fn = ((lambda: K.attention_forward(q, k, v, cfg, scale)) if kernel == "fwd" else
-                          (lambda: attention_backward(q, k, v, o, lse, do, cfg, scale)))
-                    ms = do_bench(fn, warmup=5, rep=20, return_mode="median")
-                    rows.append(dict(kernel=kernel, config=c, batch=batch, n=n, real=real, ms=ms))
+    rows = []
+    for batch, n, real, cfg, q, k, v, o, lse, do, scale in tuning_cases(shapes, head_dim, window):
+        for kernel, options in kernels.items():
+            for c in options:
+                K.KERNEL_CONFIGS.clear(); K.KERNEL_CONFIGS[kernel, head_dim] = c
+                fn = ((lambda: K.attention_forward(q, k, v, cfg, scale)) if kernel == "fwd" else
+                      (lambda: attention_backward(q, k, v, o, lse, do, cfg, scale)))
+                ms = do_bench(fn, warmup=5, rep=20, return_mode="median")
+                rows.append(dict(kernel=kernel, config=c, batch=batch, n=n, real=real, ms=ms))
     K.KERNEL_CONFIGS.clear()
     for kernel, options in kernels.items():
         score = lambda c: sum(math.log(r["ms"]) for r in rows if r["kernel"] == kernel and r["config"] == c)
@@ -243,19 +252,25 @@ def sweep_configs(shapes=((32, 1024), (1, 131072)), configs=SWEEP_CONFIGS, head_
 # %% ../nbs/02c_bench.ipynb #92c5e2f9
 KERNEL_NAMES = {"_attn_fwd": "fwd", "_attn_bwd_delta": "delta", "_attn_bwd_dq": "dq", "_attn_bwd_dkdv": "dkdv"}
 
-def kernel_times(fn, repeats=20) -> dict:
-    "Mean GPU milliseconds per call of each of our kernels that `fn` launches (PyTorch profiler)."
+def cuda_kernel_ms(fn, repeats=20) -> dict:
+    "Mean GPU milliseconds per call of `fn`, by the name of each CUDA kernel it launches (PyTorch profiler)."
+    from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile
     fn(); torch.cuda.synchronize()
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
         for _ in range(repeats): fn()
         torch.cuda.synchronize()
+    times = {}
+    for e in prof.events():
+        if e.device_type == DeviceType.CUDA: times[e.name] = times.get(e.name, 0.0) + e.time_range.elapsed_us() / 1e3 / repeats
+    return times
+
+def kernel_times(fn, repeats=20) -> dict:
+    "Mean GPU milliseconds per call of each of our kernels (forward, Delta, dQ, dK/dV) that `fn` launches."
     times = dict.fromkeys(KERNEL_NAMES.values(), 0.0)
-    for e in prof.key_averages():
-        total = getattr(e, "device_time_total", None) or getattr(e, "cuda_time_total", 0.0)
+    for key, ms in cuda_kernel_ms(fn, repeats).items():
         for kernel, name in KERNEL_NAMES.items():
-            if e.key.startswith(kernel) and (e.key == kernel or not e.key[len(kernel)].isalpha()):
-                times[name] += total / 1e3 / repeats
+            if key.startswith(kernel) and (key == kernel or not key[len(kernel)].isalpha()): times[name] += ms
     return times
 
 def backward_breakdown(shapes=((32, 1024), (1, 131072)), heads=8, head_dim=64, window=64, log=print) -> list:
@@ -264,9 +279,8 @@ def backward_breakdown(shapes=((32, 1024), (1, 131072)), heads=8, head_dim=64, w
     for batch, n in shapes:
         q, k, v, do = (torch.randn(batch, heads, n, head_dim, device="cuda", dtype=torch.bfloat16) for _ in range(4))
         q, k, v = (t.requires_grad_(True) for t in (q, k, v))
-        base = torch.tensor(layer_offsets(1.0, window, n), device="cuda")
         for real in (False, True):
-            off = torch.cat([base[:window].double(), base[window:].double() + 0.5]) if real else base.int()
+            off = bench_offsets(n, window, real)
             step = lambda: torch.autograd.grad(sparse_attention_triton(q, k, v, off), (q, k, v), do)
             t = kernel_times(step)
             rows.append(dict(batch=batch, n=n, real=real, **{f"{name}_ms": ms for name, ms in t.items()},
@@ -283,23 +297,16 @@ def compare_split(shapes=((32, 1024), (1, 131072)), head_dim=64, window=64, log=
     saved = dict(KB.SPLIT_PASSES)
     KB.SPLIT_PASSES.update(dq=True, dkdv=True)
     rows = sweep_configs(shapes, head_dim=head_dim, window=window, log=log, kernels=PASS_CONFIGS)
-    chosen = dict(K.KERNEL_CONFIGS)
-    scale, times = head_dim ** -0.5, []
-    for batch, n in shapes:
-        q, k, v, do = (torch.randn(batch, 8, n, head_dim, device="cuda", dtype=torch.bfloat16) for _ in range(4))
-        base = torch.tensor(layer_offsets(1.0, window, n), device="cuda")
-        for real in (False, True):
-            off = torch.cat([base[:window].double(), base[window:].double() + 0.5]) if real else base.int()
-            cfg = K._launch_config(q, k, off)
-            o, lse = K.attention_forward(q, k, v, cfg, scale)
-            for split_dq in (False, True):
-                for split_dkdv in (False, True):
-                    KB.SPLIT_PASSES.update(dq=split_dq, dkdv=split_dkdv)
-                    ms = do_bench(lambda: KB.attention_backward(q, k, v, o, lse, do, cfg, scale), warmup=5, rep=50,
-                                  return_mode="median")
-                    times.append(dict(kernel="backward", config=f"split dq={split_dq} dkdv={split_dkdv}", batch=batch,
-                                      n=n, real=real, ms=ms))
-                    log(f"B={batch} N={n} real={real} split dq={split_dq} dkdv={split_dkdv}: {ms:.3f} ms")
+    chosen, times = dict(K.KERNEL_CONFIGS), []
+    for batch, n, real, cfg, q, k, v, o, lse, do, scale in tuning_cases(shapes, head_dim, window):
+        for split_dq in (False, True):
+            for split_dkdv in (False, True):
+                KB.SPLIT_PASSES.update(dq=split_dq, dkdv=split_dkdv)
+                ms = do_bench(lambda: KB.attention_backward(q, k, v, o, lse, do, cfg, scale), warmup=5, rep=50,
+                              return_mode="median")
+                times.append(dict(kernel="backward", config=f"split dq={split_dq} dkdv={split_dkdv}", batch=batch,
+                                  n=n, real=real, ms=ms))
+                log(f"B={batch} N={n} real={real} split dq={split_dq} dkdv={split_dkdv}: {ms:.3f} ms")
     score = lambda dq, dkdv: sum(math.log(r["ms"]) for r in times if r["config"] == f"split dq={dq} dkdv={dkdv}")
     best = min(((a, b) for a in (False, True) for b in (False, True)), key=lambda ab: score(*ab))
     KB.SPLIT_PASSES.update(dq=best[0], dkdv=best[1])

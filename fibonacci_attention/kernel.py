@@ -100,6 +100,13 @@ def _lerp_rows(BASE, rows, ok, f, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.co
 RUNTIME_ARGS = ["N", "H", "GROUP", "S", "STRIDE_OFFS"]  # sizes that must not trigger a recompile
 
 @triton.jit
+def _head_slabs(pid_bh, N, H, GROUP, HEAD_DIM: tl.constexpr):
+    "Program axis `b * H + h`: the head h, and the element offsets (int64) of its query slab and of its K/V slab."
+    h = pid_bh % H
+    kv_bh = (pid_bh // H) * (H // GROUP) + h // GROUP  # grouped-query heads share one K/V head
+    return h, pid_bh.to(tl.int64) * N * HEAD_DIM, kv_bh.to(tl.int64) * N * HEAD_DIM
+
+@triton.jit
 def _running_max(m_i, s_max):
     "Online-softmax step: new running max, the max to subtract (0 while a row has no key) and the rescale."
     m_new = tl.maximum(m_i, s_max)
@@ -114,12 +121,11 @@ def _attn_fwd(Q, K, V, O, LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS,
               DOT_FP32: tl.constexpr):
     pid_m = tl.program_id(0)
     pid_bh = tl.program_id(1)  # b * H + h
-    h = pid_bh % H
-    kv_bh = (pid_bh // H) * (H // GROUP) + h // GROUP  # grouped-query heads share one K/V head
-    Q += pid_bh.to(tl.int64) * N * HEAD_DIM
-    O += pid_bh.to(tl.int64) * N * HEAD_DIM
-    K += kv_bh.to(tl.int64) * N * HEAD_DIM
-    V += kv_bh.to(tl.int64) * N * HEAD_DIM
+    h, q_slab, kv_slab = _head_slabs(pid_bh, N, H, GROUP, HEAD_DIM)
+    Q += q_slab
+    O += q_slab
+    K += kv_slab
+    V += kv_slab
     OFFS += h * STRIDE_OFFS
     m0 = pid_m * BLOCK_M
     offs_m = m0 + tl.arange(0, BLOCK_M)

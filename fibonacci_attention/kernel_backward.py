@@ -8,8 +8,8 @@ __all__ = ['BOTH_PARTS', 'WINDOW_PART', 'SPARSE_PART', 'SPLIT_PASSES', 'SPLIT_MI
 # %% ../nbs/02a_kernel_backward.ipynb #7ae6a85e
 import torch
 
-from .kernel import (RUNTIME_ARGS, _count_below, _dot, _kernel_meta, _load_rows, _split_offset,
-                                        _store_rows, tl, triton)
+from .kernel import (RUNTIME_ARGS, _count_below, _dot, _head_slabs, _kernel_meta, _load_rows,
+                                        _split_offset, _store_rows, tl, triton)
 
 # %% ../nbs/02a_kernel_backward.ipynb #eaa9f2f2
 BOTH_PARTS, WINDOW_PART, SPARSE_PART = tl.constexpr(0), tl.constexpr(1), tl.constexpr(2)  # what one launch computes
@@ -33,14 +33,13 @@ def _attn_bwd_dq(Q, K, V, DO, DQ, DQ_PART, LSE, DELTA, OFFS, DOFFS, sm_scale, N,
                  DOT_FP32: tl.constexpr, PART: tl.constexpr):
     pid_m = tl.program_id(0)
     pid_bh = tl.program_id(1)
-    h = pid_bh % H
-    kv_bh = (pid_bh // H) * (H // GROUP) + h // GROUP
-    Q += pid_bh.to(tl.int64) * N * HEAD_DIM
-    DO += pid_bh.to(tl.int64) * N * HEAD_DIM
-    DQ += pid_bh.to(tl.int64) * N * HEAD_DIM
-    DQ_PART += pid_bh.to(tl.int64) * N * HEAD_DIM
-    K += kv_bh.to(tl.int64) * N * HEAD_DIM
-    V += kv_bh.to(tl.int64) * N * HEAD_DIM
+    h, q_slab, kv_slab = _head_slabs(pid_bh, N, H, GROUP, HEAD_DIM)
+    Q += q_slab
+    DO += q_slab
+    DQ += q_slab
+    DQ_PART += q_slab
+    K += kv_slab
+    V += kv_slab
     OFFS += h * STRIDE_OFFS
     m0 = pid_m * BLOCK_M
     offs_m = m0 + tl.arange(0, BLOCK_M)
@@ -113,12 +112,13 @@ def _attn_bwd_dkdv(Q, K, V, DO, DK, DV, DK_PART, DV_PART, LSE, DELTA, OFFS, sm_s
     pid_n = tl.program_id(0)
     kv_bh = tl.program_id(1)  # b * Hkv + hkv
     HKV = H // GROUP
-    K += kv_bh.to(tl.int64) * N * HEAD_DIM
-    V += kv_bh.to(tl.int64) * N * HEAD_DIM
-    DK += kv_bh.to(tl.int64) * N * HEAD_DIM
-    DV += kv_bh.to(tl.int64) * N * HEAD_DIM
-    DK_PART += kv_bh.to(tl.int64) * N * HEAD_DIM
-    DV_PART += kv_bh.to(tl.int64) * N * HEAD_DIM
+    kv_slab = kv_bh.to(tl.int64) * N * HEAD_DIM
+    K += kv_slab
+    V += kv_slab
+    DK += kv_slab
+    DV += kv_slab
+    DK_PART += kv_slab
+    DV_PART += kv_slab
     n0 = pid_n * BLOCK_N
     offs_n = n0 + tl.arange(0, BLOCK_N)
     offs_d = tl.arange(0, BLOCK_D)

@@ -5,12 +5,13 @@
 # %% auto #0
 __all__ = ['BASES', 'SCHEDULES', 'KINDS', 'PHI', 'base_sequence', 'round_half_up', 'sparse_terms', 'layer_offsets',
            'coprime_stride', 'schedule_alphas', 'coprime_permutation', 'parse_kind', 'kind_offsets', 'real_offsets',
-           'two_hop_distances', 'coverage', 'coverage_table', 'format_table', 'plot_schedules', 'pattern_mask',
-           'plot_pattern']
+           'SparsePattern', 'fixed_pattern', 'learned_terms', 'learned_pattern', 'two_hop_distances', 'coverage',
+           'coverage_table', 'format_table', 'plot_schedules', 'pattern_mask', 'plot_pattern']
 
 # %% ../nbs/00_offsets.ipynb #42d69e0f
 import math
 from fractions import Fraction
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -125,6 +126,29 @@ def real_offsets(alpha:torch.Tensor,  # scalar tensor, the layer's (trainable) a
     rounded = torch.floor(x.detach() + 0.5)
     x = x[(rounded >= window) & (rounded < reach)]
     return torch.cat([torch.arange(window, dtype=x.dtype, device=x.device), x])
+
+# %% ../nbs/00_offsets.ipynb #9e415967
+class SparsePattern(NamedTuple):
+    "One layer's offsets as the attention op takes them: a dense window `0..W-1` and a small sorted table of sparse offsets."
+    sparse: torch.Tensor  # (1 or H, S) sorted offsets above the window: int (fixed) or float (real, interpolated)
+    window: int           # W: the dense band, offsets 0..W-1
+    reach: int = 0        # > 0: only the entries that round into [window, reach) count (learned alpha's table)
+
+def fixed_pattern(alpha:float, window:int, reach:int, base:str="fibonacci") -> SparsePattern:
+    "The pattern of `layer_offsets(alpha, window, reach, base)`."
+    return SparsePattern(torch.tensor(layer_offsets(alpha, window, reach, base)[window:], dtype=torch.int32)[None], window)
+
+def learned_terms(alpha0:float, window:int, reach:int, base:str="fibonacci",
+                  slack:float=4.0,  # alpha may move this factor either way from alpha0 and still find its terms
+                 ) -> list:
+    "Every base term `b` that an alpha within `slack` of `alpha0` can place in `[window, reach)`: learned alpha's table."
+    return [b for b in base_sequence(base, slack * reach / alpha0) if alpha0 * b * slack >= window]
+
+def learned_pattern(alpha:torch.Tensor,  # scalar tensor, the layer's (trainable) alpha
+                    terms:torch.Tensor,  # `learned_terms` as a tensor
+                    window:int, reach:int) -> SparsePattern:
+    "Learned alpha's pattern: `alpha * terms`, differentiable in alpha; the kernels keep what rounds into `[window, reach)`."
+    return SparsePattern((alpha * terms.to(alpha.dtype))[None], window, reach)
 
 # %% ../nbs/00_offsets.ipynb #f65f078c
 def two_hop_distances(offset_sets:list) -> np.ndarray:

@@ -16,15 +16,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .kernel import TRITON_HINT, interpreting
+from .kernel_common import LOG2E, interpreting, require_triton, tl, triton, triton_available
 from .reference import check_offsets, host_offsets, masked_softmax, per_tensor_cache
-
-try:
-    import triton
-    import triton.language as tl
-    HAS_TRITON = True
-except ImportError:  # the kernel is optional: pip install "fibonacci_attention[triton]"
-    triton, tl, HAS_TRITON = None, None, False
 
 # %% ../nbs/02b_decode.ipynb #83f051d9
 def cache_capacity(offsets) -> int:  # sorted offsets (1-D or [H, K]); integer or real
@@ -150,69 +143,64 @@ def decode_attention_torch(q:torch.Tensor,      # (B, H, 1, D) query at position
     return (p[:, :, None] @ v).to(q.dtype)                              # (B, H, 1, D)
 
 # %% ../nbs/02b_decode.ipynb #bcd61747
-if HAS_TRITON:
-    @triton.jit
-    def _gather_rows(K, V, OFFSETS, kv, offs_k, d_ok, pos, capacity, n_offsets, stride_kt, IS_REAL: tl.constexpr):
-        "Key and value rows (BLOCK_K, BLOCK_D) of a chunk of one head's offsets (interpolated if real), and which are active."
-        k_ok = offs_k < n_offsets
-        x = tl.load(OFFSETS + offs_k, mask=k_ok, other=0)
-        if IS_REAL: dist = tl.floor(x).to(tl.int64)
-        else: dist = x.to(tl.int64)
-        active = k_ok & (dist <= pos)
-        tile_ok = active[:, None] & d_ok[None, :]
-        near = kv + (tl.maximum(pos - dist, 0) % capacity)[:, None] * stride_kt      # slot of position i - a
-        k = tl.load(K + near, mask=tile_ok, other=0.0).to(tl.float32)
-        v = tl.load(V + near, mask=tile_ok, other=0.0).to(tl.float32)
-        if IS_REAL:  # -- blend with the far neighbour, position max(i - a - 1, 0) --
-            f = (x - tl.floor(x)).to(tl.float32)[:, None]
-            far = kv + (tl.maximum(pos - dist - 1, 0) % capacity)[:, None] * stride_kt
-            k = (1 - f) * k + f * tl.load(K + far, mask=tile_ok, other=0.0).to(tl.float32)
-            v = (1 - f) * v + f * tl.load(V + far, mask=tile_ok, other=0.0).to(tl.float32)
-        return k, v, active
+@triton.jit
+def _gather_rows(K, V, OFFSETS, kv, offs_k, d_ok, pos, capacity, n_offsets, stride_kt, IS_REAL: tl.constexpr):
+    "Key and value rows (BLOCK_K, BLOCK_D) of a chunk of one head's offsets (interpolated if real), and which are active."
+    k_ok = offs_k < n_offsets
+    x = tl.load(OFFSETS + offs_k, mask=k_ok, other=0)
+    if IS_REAL: dist = tl.floor(x).to(tl.int64)
+    else: dist = x.to(tl.int64)
+    active = k_ok & (dist <= pos)
+    tile_ok = active[:, None] & d_ok[None, :]
+    near = kv + (tl.maximum(pos - dist, 0) % capacity)[:, None] * stride_kt      # slot of position i - a
+    k = tl.load(K + near, mask=tile_ok, other=0.0).to(tl.float32)
+    v = tl.load(V + near, mask=tile_ok, other=0.0).to(tl.float32)
+    if IS_REAL:  # -- blend with the far neighbour, position max(i - a - 1, 0) --
+        f = (x - tl.floor(x)).to(tl.float32)[:, None]
+        far = kv + (tl.maximum(pos - dist - 1, 0) % capacity)[:, None] * stride_kt
+        k = (1 - f) * k + f * tl.load(K + far, mask=tile_ok, other=0.0).to(tl.float32)
+        v = (1 - f) * v + f * tl.load(V + far, mask=tile_ok, other=0.0).to(tl.float32)
+    return k, v, active
 
-    @triton.jit(do_not_specialize=["pos"])  # the position changes every step: one compiled variant for all
-    def _decode_kernel(Q, K, V, OFFSETS, OUT,                   # pointers; OFFSETS is an (H, K) table
-                       stride_qb, stride_qh, stride_qd,         # q and out: (B, H, 1, D)
-                       stride_kb, stride_kh, stride_kt, stride_kd,  # ring k and v: (B, Hkv, C, D)
-                       stride_ob, stride_oh, stride_od,
-                       pos, capacity, n_offsets, scale,         # position of the query, ring size, K, score scale
-                       HEADS: tl.constexpr, GROUP: tl.constexpr, HEAD_DIM: tl.constexpr,
-                       BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr, IS_REAL: tl.constexpr):
-        pid = tl.program_id(0)
-        b, h = (pid // HEADS).to(tl.int64), pid % HEADS
-        offs_d = tl.arange(0, BLOCK_D)
-        d_ok = offs_d < HEAD_DIM
-        q = tl.load(Q + b * stride_qb + h * stride_qh + offs_d * stride_qd, mask=d_ok, other=0.0).to(tl.float32)
-        q = q * (scale * 1.4426950408889634)                     # scores in log2 units: 1/ln 2
-        kv = b * stride_kb + (h // GROUP) * stride_kh + offs_d[None, :] * stride_kd
-        m_i = tl.full([], -1e30, tl.float32)                    # running max; finite even when nothing is active
-        l_i = tl.zeros([], tl.float32)                          # running softmax denominator
-        acc = tl.zeros([BLOCK_D], tl.float32)
-        for start in range(0, n_offsets, BLOCK_K):              # -- online softmax over chunks of offsets --
-            k, v, active = _gather_rows(K, V, OFFSETS + h * n_offsets, kv, start + tl.arange(0, BLOCK_K), d_ok,
-                                        pos, capacity, n_offsets, stride_kt, IS_REAL)
-            scores = tl.where(active, tl.sum(k * q[None, :], axis=1), float("-inf"))
-            m_new = tl.maximum(m_i, tl.max(scores, axis=0))
-            p = tl.where(active, tl.exp2(scores - m_new), 0.0)
-            rescale = tl.exp2(m_i - m_new)
-            l_i = l_i * rescale + tl.sum(p, axis=0)
-            acc = acc * rescale + tl.sum(p[:, None] * v, axis=0)
-            m_i = m_new
-        out = acc / tl.where(l_i > 0, l_i, 1.0)                 # no active offset -> zeros
-        tl.store(OUT + b * stride_ob + h * stride_oh + offs_d * stride_od, out.to(OUT.dtype.element_ty), mask=d_ok)
+@triton.jit(do_not_specialize=["pos"])  # the position changes every step: one compiled variant for all
+def _decode_kernel(Q, K, V, OFFSETS, OUT,                   # pointers; OFFSETS is an (H, K) table
+                   stride_qb, stride_qh, stride_qd,         # q and out: (B, H, 1, D)
+                   stride_kb, stride_kh, stride_kt, stride_kd,  # ring k and v: (B, Hkv, C, D)
+                   stride_ob, stride_oh, stride_od,
+                   pos, capacity, n_offsets, scale,         # position of the query, ring size, K, score scale
+                   HEADS: tl.constexpr, GROUP: tl.constexpr, HEAD_DIM: tl.constexpr,
+                   BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr, IS_REAL: tl.constexpr):
+    pid = tl.program_id(0)
+    b, h = (pid // HEADS).to(tl.int64), pid % HEADS
+    offs_d = tl.arange(0, BLOCK_D)
+    d_ok = offs_d < HEAD_DIM
+    q = tl.load(Q + b * stride_qb + h * stride_qh + offs_d * stride_qd, mask=d_ok, other=0.0).to(tl.float32)
+    q = q * (scale * LOG2E)                                 # scores in log2 units
+    kv = b * stride_kb + (h // GROUP) * stride_kh + offs_d[None, :] * stride_kd
+    m_i = tl.full([], -1e30, tl.float32)                    # running max; finite even when nothing is active
+    l_i = tl.zeros([], tl.float32)                          # running softmax denominator
+    acc = tl.zeros([BLOCK_D], tl.float32)
+    for start in range(0, n_offsets, BLOCK_K):              # -- online softmax over chunks of offsets --
+        k, v, active = _gather_rows(K, V, OFFSETS + h * n_offsets, kv, start + tl.arange(0, BLOCK_K), d_ok,
+                                    pos, capacity, n_offsets, stride_kt, IS_REAL)
+        scores = tl.where(active, tl.sum(k * q[None, :], axis=1), float("-inf"))
+        m_new = tl.maximum(m_i, tl.max(scores, axis=0))
+        p = tl.where(active, tl.exp2(scores - m_new), 0.0)
+        rescale = tl.exp2(m_i - m_new)
+        l_i = l_i * rescale + tl.sum(p, axis=0)
+        acc = acc * rescale + tl.sum(p[:, None] * v, axis=0)
+        m_i = m_new
+    out = acc / tl.where(l_i > 0, l_i, 1.0)                 # no active offset -> zeros
+    tl.store(OUT + b * stride_ob + h * stride_oh + offs_d * stride_od, out.to(OUT.dtype.element_ty), mask=d_ok)
 
 # %% ../nbs/02b_decode.ipynb #bf704c0a
-def _require_triton():
-    "Raise a clear ImportError when the Triton kernel is needed but triton is not installed."
-    if not HAS_TRITON: raise ImportError(TRITON_HINT)
-
 def decode_attention_triton(q:torch.Tensor,      # (B, H, 1, D) query at position cache.length - 1
                             cache:RingKVCache,   # ring holding the keys/values up to that position
                             offsets,             # sorted 1-D offsets or an [H, K] table; int or real
                             scale:float=None,    # score scale; default 1/sqrt(head_dim)
                            ) -> torch.Tensor:
     "Newest token's sparse attention over the ring with the Triton kernel; returns (B, H, 1, D)."
-    _require_triton()
+    require_triton()
     table = check_decode_inputs(q, cache, offsets)                     # (H, K)
     if not q.is_cuda and not interpreting():
         raise ValueError(f"q is on {q.device}: the Triton decode kernel needs CUDA tensors (or TRITON_INTERPRET=1)")
@@ -234,13 +222,13 @@ def decode_attention(q:torch.Tensor,      # (B, H, 1, D) query at position cache
                      scale:float=None,    # score scale; default 1/sqrt(head_dim)
                     ) -> torch.Tensor:
     "Sparse attention of the newest token over a ring KV cache; (B, H, 1, D). Triton on CUDA, PyTorch elsewhere."
-    use_kernel = HAS_TRITON and isinstance(q, torch.Tensor) and q.is_cuda
+    use_kernel = isinstance(q, torch.Tensor) and q.is_cuda and triton_available()
     return (decode_attention_triton if use_kernel else decode_attention_torch)(q, cache, offsets, scale)
 
 # %% ../nbs/02b_decode.ipynb #25ba9ad6
 def _median_ms(fn, device:torch.device, reps:int=50) -> float:
     "Median time of `fn()` in milliseconds."
-    if device.type == "cuda" and HAS_TRITON: return triton.testing.do_bench(fn, return_mode="median")
+    if device.type == "cuda" and triton_available(): return triton.testing.do_bench(fn, return_mode="median")
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     fn(); sync()
     times = []
@@ -257,7 +245,7 @@ def _bench_history(history:int, offsets:torch.Tensor, batch, heads, kv_heads, he
     k1, v1 = torch.randn(2, batch, kv_heads, 1, head_dim, generator=gen, device=device, dtype=dtype)  # the step's new key/value
     q = torch.randn(batch, heads, 1, head_dim, generator=gen, device=device, dtype=dtype)
     cache = RingKVCache(batch, kv_heads, head_dim, cache_capacity(offsets), dtype, device).prefill(k, v)
-    kernel = HAS_TRITON and cache.k.is_cuda
+    kernel = triton_available() and cache.k.is_cuda
     reference = decode_attention_torch(q, cache, offsets).float()
     err = (decode_attention_triton(q, cache, offsets).float() - reference).abs().max().item() if kernel else float("nan")
     paths = {"torch": lambda: decode_attention_torch(q, cache, offsets),

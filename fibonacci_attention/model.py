@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['MLPS', 'PRESETS', 'GPTConfig', 'check_config', 'get_config', 'RMSNorm', 'rope_tables', 'apply_rope', 'Rotary', 'MLP',
-           'GrowingKVCache', 'repeat_kv', 'dense_attention', 'Attention', 'Block', 'GPT', 'sample_next']
+           'GrowingKVCache', 'dense_attention', 'Attention', 'Block', 'GPT', 'sample_next']
 
 # %% ../nbs/04_model.ipynb #be9f401d
 import math
@@ -14,8 +14,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .offsets import KINDS, layer_offsets, parse_kind, real_offsets, schedule_alphas, sparse_terms
+from .offsets import (KINDS, SparsePattern, layer_offsets, learned_pattern, learned_terms, parse_kind,
+                                         real_offsets, schedule_alphas)
 from .attention import sparse_attention
+from .reference import repeat_kv
 
 # %% ../nbs/04_model.ipynb #ab4db7a1
 MLPS = ("swiglu", "gelu")  # MLP variants
@@ -168,11 +170,6 @@ class GrowingKVCache:
         self.length += 1
 
 # %% ../nbs/04_model.ipynb #eba20f8d
-def repeat_kv(x, # (B, Hkv, T, D)
-              n_heads: int): # H, a multiple of Hkv
-    "Repeat each key/value head for its group of query heads: (B, H, T, D)."
-    return x if x.shape[1] == n_heads else x.repeat_interleave(n_heads // x.shape[1], dim=1)
-
 def dense_attention(q, k, v, # (B, H, Tq, D), (B, Hkv, Tk, D), (B, Hkv, Tk, D)
                     causal: bool = True): # False when one query attends to all cached keys
     "Softmax attention over all (causal: all past) keys, via PyTorch's SDPA."
@@ -192,7 +189,7 @@ class Attention(nn.Module):
         self.window, self.reach, self.fixed_alpha = cfg.window, cfg.attention_reach, None
         if self.schedule == "learned":
             self.log_alpha = nn.Parameter(torch.tensor(math.log(alpha)))
-            self.register_buffer("terms", torch.tensor(sparse_terms(alpha, cfg.window, self.reach, self.base)))
+            self.register_buffer("terms", torch.tensor(learned_terms(alpha, cfg.window, self.reach, self.base)))
         elif self.base is not None:
             self.fixed_alpha = alpha
             self.register_buffer("offsets", torch.tensor(layer_offsets(alpha, cfg.window, self.reach, self.base)))
@@ -202,11 +199,15 @@ class Attention(nn.Module):
         "This layer's alpha as a float (None for dense)."
         return math.exp(self.log_alpha.item()) if self.schedule == "learned" else self.fixed_alpha
 
+    def pattern(self) -> SparsePattern:
+        "The layer's offsets as `sparse_attention` takes them: no host sync, no data-dependent shape."
+        if self.schedule == "learned": return learned_pattern(self.log_alpha.float().exp(), self.terms.float(), self.window, self.reach)
+        return SparsePattern(self.offsets[None, self.window:], self.window)
+
     def current_offsets(self):
-        "Offsets for this forward pass: the integer buffer, or real offsets from the learned alpha."
+        "All offsets of this forward pass: the integer buffer, or the filtered real offsets of the learned alpha."
         if self.schedule != "learned": return self.offsets
-        alpha = self.log_alpha.float().exp()
-        return real_offsets(alpha, self.terms.float(), self.window, self.reach)
+        return real_offsets(self.log_alpha.float().exp(), self.terms.float(), self.window, self.reach)
 
 # %% ../nbs/04_model.ipynb #316df86c
 def _qkv(self: Attention, x, # (B, T, C)
@@ -221,7 +222,7 @@ def _qkv(self: Attention, x, # (B, T, C)
 def _attend(self: Attention, q, k, v): # (B, H, T, D), (B, Hkv, T, D) x2
     "Causal attention of the layer's kind over a whole sequence: (B, H, T, D)."
     if self.base is None: return dense_attention(q, k, v)
-    return sparse_attention(q, k, v, self.current_offsets())
+    return sparse_attention(q, k, v, self.pattern())
 
 def _merge_heads(self: Attention, y): # (B, H, T, D)
     "Project the heads back to the residual stream: (B, T, C)."

@@ -5,14 +5,16 @@
 # %% auto #0
 __all__ = ['check_kernel_inputs', 'kernel_constants', 'launch_meta', 'nonempty', 'attention_forward']
 
-# %% ../nbs/02_kernel.ipynb #af1d6e02
+# %% ../nbs/02_kernel.ipynb #500802bc
+import functools
+
 import torch
 
 from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _head_slabs, _lerp_rows, _load_rows,
                                                _running_max, _sparse_range, _split_offset, _store_rows, block_config,
                                                interpreting, require_triton, tl, triton)
 
-# %% ../nbs/02_kernel.ipynb #66fc3ee7
+# %% ../nbs/02_kernel.ipynb #93e80fb3
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
 def _attn_fwd(Q, K, V, O, LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
               WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr,
@@ -68,7 +70,7 @@ def _attn_fwd(Q, K, V, O, LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REAC
     lse = tl.where(has_key, m_i + tl.math.log2(tl.where(has_key, l_i, 1.0)), 0.0)
     tl.store(LSE + pid_bh.to(tl.int64) * N + offs_m, lse, mask=row_ok)
 
-# %% ../nbs/02_kernel.ipynb #6bf3ad10
+# %% ../nbs/02_kernel.ipynb #a5114934
 def check_kernel_inputs(q:torch.Tensor,  # (B, H, N, D) queries, already checked by `reference.check_qkv`
                        ):
     "The fused kernels' own limits: head_dim, grid size, dtype and device; ValueError naming what is wrong."
@@ -80,25 +82,32 @@ def check_kernel_inputs(q:torch.Tensor,  # (B, H, N, D) queries, already checked
     if q.device.type != "cuda" and not interpreting():
         raise ValueError(f"q is on {q.device}: the Triton kernels need CUDA tensors (or TRITON_INTERPRET=1 on the CPU)")
 
+@functools.lru_cache(maxsize=4096)
+def _constants(heads, kv_heads, head_dim, dtype, rows, S, stride, is_real, window, reach, interpret) -> dict:
+    return dict(group=heads // kv_heads, S=S, stride=stride if rows > 1 else 0, reach=reach,
+                meta=dict(WINDOW=window, IS_REAL=is_real, FILTERED=reach > 0, HEAD_DIM=head_dim,
+                          BLOCK_D=max(16, triton.next_power_of_2(head_dim)), S_BLOCK=max(16, triton.next_power_of_2(max(S, 1))),
+                          DOT_FP32=dtype == torch.float32 or interpret))
+
 def kernel_constants(q, k, sparse, window:int, reach:int) -> dict:
-    "Compile-time constants and runtime sizes every kernel of one call shares."
-    S = sparse.shape[1]
-    return dict(group=q.shape[1] // k.shape[1], S=S, stride=sparse.stride(0) if sparse.shape[0] > 1 else 0,
-                reach=reach, meta=dict(WINDOW=window, IS_REAL=sparse.is_floating_point(), FILTERED=reach > 0,
-                                       HEAD_DIM=q.shape[-1], BLOCK_D=max(16, triton.next_power_of_2(q.shape[-1])),
-                                       S_BLOCK=max(16, triton.next_power_of_2(max(S, 1))),
-                                       DOT_FP32=q.dtype == torch.float32 or interpreting()))
+    "Compile-time constants and runtime sizes every kernel of one call shares (memoised: the host work of a launch is a lookup)."
+    return _constants(q.shape[1], k.shape[1], q.shape[-1], q.dtype, sparse.shape[0], sparse.shape[1], sparse.stride(0),
+                      sparse.is_floating_point(), window, reach, interpreting())
+
+@functools.lru_cache(maxsize=4096)
+def _launch_meta(meta_items:tuple, kernel:str, tiles_items:tuple) -> dict:
+    block_m, block_n, warps, stages = block_config(kernel, dict(meta_items)["BLOCK_D"], dict(tiles_items) or None)
+    return dict(meta_items, BLOCK_M=block_m, BLOCK_N=block_n, SPARSE_STAGES=stages, num_warps=warps)
 
 def launch_meta(consts:dict, kernel:str, tiles:dict | None = None) -> dict:
-    "Compile-time constants and launch options of one kernel (tile sizes from `block_config`)."
-    block_m, block_n, warps, stages = block_config(kernel, consts["meta"]["BLOCK_D"], tiles)
-    return dict(consts["meta"], BLOCK_M=block_m, BLOCK_N=block_n, SPARSE_STAGES=stages, num_warps=warps)
+    "Compile-time constants and launch options of one kernel (tile sizes from `block_config`); do not modify."
+    return _launch_meta(tuple(consts["meta"].items()), kernel, tuple((tiles or {}).items()))
 
 def nonempty(sparse:torch.Tensor) -> torch.Tensor:
     "The sparse table, contiguous, with one unused entry if it has none (the kernel needs a valid pointer)."
     return sparse.contiguous() if sparse.shape[1] else sparse.new_zeros(sparse.shape[0], 1)
 
-# %% ../nbs/02_kernel.ipynb #2cfa44ef
+# %% ../nbs/02_kernel.ipynb #49a88379
 def attention_forward(q:torch.Tensor,       # (B, H, N, D) queries, contiguous
                       k:torch.Tensor,       # (B, Hkv, N, D) keys, contiguous
                       v:torch.Tensor,       # (B, Hkv, N, D) values, contiguous

@@ -170,7 +170,7 @@ def _worker(configs: list, eval_kw: dict, out, seconds: float | None):
     "The body of one worker process."
     stop_at(seconds)
     try: run_worker(configs, eval_kw, out, claims=True)
-    except KeyboardInterrupt: _say("[worker] stopped between models")
+    except KeyboardInterrupt: _say("[worker] stopped; run the suite again to resume")
 
 def launch(configs: list,  # the suite's models
            eval_kw: dict,  # `evaluate_run` arguments

@@ -78,7 +78,8 @@ def add_train_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     for f in fields(TrainConfig):
         (kind, optional), rule = field_kind(f), FIELD_RULES.get(f.name)
         default = f.default_factory() if callable(f.default_factory) else f.default
-        opt, kw = "--" + f.name.replace("_", "-"), dict(dest=f.name, default=default, help=helps.get(f.name, ""))
+        shown = f" ({rule})" if isinstance(rule, str) else ""  # the range, in the help
+        opt, kw = "--" + f.name.replace("_", "-"), dict(dest=f.name, default=default, help=helps.get(f.name, "") + shown)
         if kind is bool: parser.add_argument(opt, action=argparse.BooleanOptionalAction, **kw)
         elif kind is tuple: parser.add_argument(opt, nargs=2, type=ranged(float, "[0, 1)"), metavar=("B1", "B2"), **kw)
         elif kind is dict: parser.add_argument(opt, nargs="*", metavar="KEY=VALUE", **kw)

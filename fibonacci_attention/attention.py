@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['BACKENDS', 'sparse_attention_fwd', 'sparse_attention_bwd', 'use_kernel', 'sparse_attention']
 
-# %% ../nbs/03_attention.ipynb #44489ddf
+# %% ../nbs/03_attention.ipynb #d3aae910
 import torch
 
 from .kernel import attention_forward, check_kernel_inputs
@@ -14,7 +14,7 @@ from .kernel_common import interpreting, require_triton, triton_available
 from .offsets import SparsePattern
 from .reference import check_qkv, gather_backward, gather_forward, resolve_scale, sparse_pattern
 
-# %% ../nbs/03_attention.ipynb #61783c47
+# %% ../nbs/03_attention.ipynb #af99ce57
 @torch.library.custom_op("fibonacci_attention::sparse_attention_fwd", mutates_args=())
 def sparse_attention_fwd(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, sparse:torch.Tensor, window:int, reach:int,
                          scale:float, kernel:bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -28,7 +28,7 @@ def sparse_attention_fwd(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, sparse:
 def _(q, k, v, sparse, window, reach, scale, kernel):
     return q.new_empty(q.shape), q.new_empty(q.shape[:3], dtype=torch.float32)
 
-# %% ../nbs/03_attention.ipynb #9db791cf
+# %% ../nbs/03_attention.ipynb #5f0766ef
 @torch.library.custom_op("fibonacci_attention::sparse_attention_bwd", mutates_args=())
 def sparse_attention_bwd(do:torch.Tensor, q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, out:torch.Tensor,
                          lse:torch.Tensor, sparse:torch.Tensor, window:int, reach:int, scale:float,
@@ -46,7 +46,7 @@ def sparse_attention_bwd(do:torch.Tensor, q:torch.Tensor, k:torch.Tensor, v:torc
 def _(do, q, k, v, out, lse, sparse, window, reach, scale, kernel):
     return q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape), sparse.new_empty(sparse.shape, dtype=torch.float32)
 
-# %% ../nbs/03_attention.ipynb #b81cc73c
+# %% ../nbs/03_attention.ipynb #886bb69a
 def _save_for_backward(ctx, inputs, output):
     q, k, v, sparse, window, reach, scale, kernel = inputs
     ctx.save_for_backward(q, k, v, output[0], output[1], sparse)
@@ -60,7 +60,7 @@ def _backward(ctx, d_out, d_lse):
 
 sparse_attention_fwd.register_autograd(_backward, setup_context=_save_for_backward)
 
-# %% ../nbs/03_attention.ipynb #1c32c0d3
+# %% ../nbs/03_attention.ipynb #7ab3a147
 BACKENDS = ("auto", "triton", "torch")
 
 def use_kernel(q:torch.Tensor, backend:str) -> bool:

@@ -10,7 +10,7 @@ __all__ = ['COPY_BYTES_PER_S', 'KERNEL_SHAPES', 'SWEEP_CONFIGS', 'PASS_CONFIGS',
            'kernel_times', 'backward_breakdown', 'train_throughput', 'inference_latency', 'bench_models',
            'bench_parser', 'run_bench', 'summarize']
 
-# %% ../nbs/02c_bench.ipynb #4c5d465b
+# %% ../nbs/02c_bench.ipynb #4514638b
 import argparse
 import csv
 import json
@@ -28,7 +28,7 @@ from .kernel_backward import attention_backward
 from .offsets import KINDS, layer_offsets
 from .reference import attention_gather, attention_reference, sparse_pattern
 
-# %% ../nbs/02c_bench.ipynb #04043b7f
+# %% ../nbs/02c_bench.ipynb #ed0e346f
 COPY_BYTES_PER_S = 3.0e12  # device-to-device copy rate measured on the workplace's H100 (read + write)
 
 def attended_pairs(n: int,  # sequence length
@@ -44,7 +44,7 @@ def work_counts(batch, heads, kv_heads, n, head_dim, offsets, elem_bytes=2):
     bwd_bytes = elem_bytes * batch * n * head_dim * (4 * heads + 4 * kv_heads)  # q, o, do, dq + k, v, dk, dv
     return dict(fwd_flops=flops, fwdbwd_flops=int(2.5 * flops), fwd_bytes=fwd_bytes, fwdbwd_bytes=fwd_bytes + bwd_bytes)
 
-# %% ../nbs/02c_bench.ipynb #a392685e
+# %% ../nbs/02c_bench.ipynb #ea23c5c0
 def _outputs_and_grads(fn, q, k, v, offsets, do):
     "fn's output and the gradients of <out, do> with respect to q, k, v (and the offsets if they need grad)."
     out = fn(q, k, v, offsets)
@@ -64,7 +64,7 @@ def kernel_attention(q, k, v, offsets):
     "The op on the fused kernels (`sparse_attention(..., backend='triton')`)."
     return sparse_attention(q, k, v, offsets, backend="triton")
 
-# %% ../nbs/02c_bench.ipynb #510079a2
+# %% ../nbs/02c_bench.ipynb #18fd9afc
 def case_offsets(n, window=32, real=False, per_head=None, device="cpu"):
     "Fibonacci offsets (alpha 1, reach max(n, 2W)); real: the sparse ones moved by fractions; per_head: H rows."
     base = torch.tensor(layer_offsets(1.0, window, max(n, 2 * window)), device=device)
@@ -74,7 +74,7 @@ def case_offsets(n, window=32, real=False, per_head=None, device="cpu"):
     frac = torch.linspace(0.1, 0.9, base.shape[-1] - window, dtype=torch.float64, device=device)
     return torch.cat([base[..., :window].double(), base[..., window:].double() + frac], -1)
 
-# %% ../nbs/02c_bench.ipynb #6c5d34f1
+# %% ../nbs/02c_bench.ipynb #cc29cd9b
 def check_case(batch, heads, kv_heads, n, head_dim, dtype, real=False, per_head=False, window=32, seed=0,
                device="cuda"):
     "Errors of the kernel and of the gather path against float64; `ok` when kernel <= 2x gather (rules above)."
@@ -104,7 +104,7 @@ def check_case(batch, heads, kv_heads, n, head_dim, dtype, real=False, per_head=
         row["ok"] &= bool(ek <= 2 * eg + slack)
     return row
 
-# %% ../nbs/02c_bench.ipynb #7bb2e7d0
+# %% ../nbs/02c_bench.ipynb #6eec516c
 def check_grid(ns=(1, 97, 1025, 4096), head_dims=(32, 64, 128), dtypes=(torch.float16, torch.bfloat16),
                device="cuda", log=print):
     "The GPU check: GQA 8:2, every n x head_dim x dtype, integer and real offsets, plus per-head tables."
@@ -127,7 +127,7 @@ def _format_check(row):
     return (f"{'ok  ' if row['ok'] else 'FAIL'} n={row['n']:5d} d={row['head_dim']:3d} {row['dtype']:8s} "
             f"real={row['real']:d} per_head={row['per_head']:d}  kernel/gather: {errs}")
 
-# %% ../nbs/02c_bench.ipynb #bc93ce40
+# %% ../nbs/02c_bench.ipynb #5a245dfe
 def flex_for(offsets, n, device="cuda"):
     "A compiled FlexAttention call (q, k, v) -> o with the offset mask of `offsets` (1-D integers)."
     from torch.nn.attention.flex_attention import create_block_mask, flex_attention
@@ -145,7 +145,7 @@ def sdpa_causal(q, k, v):
     "Dense causal attention (all N²/2 pairs)."
     return F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=q.shape[1] != k.shape[1])
 
-# %% ../nbs/02c_bench.ipynb #4087f17b
+# %% ../nbs/02c_bench.ipynb #c72dbbdb
 def bench_offsets(n, window=64, real=False, device="cuda"):
     "The benchmark's pattern: Fibonacci, alpha 1, reach n; real: the sparse offsets moved by +0.5 (float64)."
     base = torch.tensor(layer_offsets(1.0, window, n), device=device)
@@ -171,7 +171,7 @@ def time_pair(fn, inputs, do, graph:bool=False):
     fwd = do_bench(lambda: fn(*inputs), return_mode="median")
     return fwd, do_bench(lambda: torch.autograd.grad(fn(*inputs), leaves, do), return_mode="median")
 
-# %% ../nbs/02c_bench.ipynb #eba5b1c5
+# %% ../nbs/02c_bench.ipynb #dde42c98
 def bench_shape(batch, n, heads=8, kv_heads=8, head_dim=64, window=64, baselines=("sdpa", "flex"), log=print):
     "Time the kernel (integer and real offsets, eager and graphed) and the baselines at one shape; return CSV rows."
     dev, dtype = "cuda", torch.bfloat16
@@ -212,7 +212,7 @@ def _format_bench(r):
     return (f"{r['method']:12s} B={r['batch']:3d} N={r['n']:8d}  fwd {r['fwd_ms']:9.3f} ms  fwd+bwd "
             f"{r['fwdbwd_ms']:9.3f} ms  (floor {r['fwd_floor_ms']:.3f}/{r['fwdbwd_floor_ms']:.3f} ms)")
 
-# %% ../nbs/02c_bench.ipynb #f9ae528e
+# %% ../nbs/02c_bench.ipynb #0c85bf5e
 KERNEL_SHAPES = ((32, 1024), (8, 4096), (1, 65536), (1, 131072), (1, 262144), (1, 524288), (1, 1048576))
 
 def bench_kernels(out, shapes=KERNEL_SHAPES, max_baseline_n=131072, log=print):
@@ -232,7 +232,7 @@ def write_csv(rows, path):
         w = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
         w.writeheader(); w.writerows(rows)
 
-# %% ../nbs/02c_bench.ipynb #a6ff86bd
+# %% ../nbs/02c_bench.ipynb #f50e1232
 SWEEP_CONFIGS = [(64, 64, 4, 1), (64, 64, 4, 2), (64, 64, 4, 3), (64, 64, 8, 2), (128, 64, 8, 2), (32, 64, 4, 2),
                  (64, 32, 4, 2)]  # (BLOCK_M, BLOCK_N, num_warps, SPARSE_STAGES)
 PASS_CONFIGS = {  # the two-pass backward: window passes (tensor-core tiles), sparse passes (rows, warps, stages)
@@ -284,7 +284,7 @@ def compare_split(shapes=((32, 1024), (1, 131072)), head_dim=64, window=64, log=
             log(f"B={batch} N={n} real={real} split={split}: {ms:.3f} ms")
     return rows
 
-# %% ../nbs/02c_bench.ipynb #fd25c66f
+# %% ../nbs/02c_bench.ipynb #3cd7588f
 KERNEL_NAMES = {"_attn_fwd": "fwd", "_attn_bwd_delta": "delta", "_attn_bwd_dq": "dq", "_attn_bwd_dkdv": "dkdv"}
 
 def cuda_kernel_ms(fn, repeats=20) -> dict:
@@ -323,7 +323,7 @@ def backward_breakdown(shapes=((32, 1024), (8, 4096), (1, 131072)), heads=8, hea
             log("  ".join(f"{key} {val:.3f}" if isinstance(val, float) else f"{key} {val}" for key, val in rows[-1].items()))
     return rows
 
-# %% ../nbs/02c_bench.ipynb #cfdc8322
+# %% ../nbs/02c_bench.ipynb #2c372464
 MODEL_SHAPES = ((512, 64), (4096, 8), (32768, 1))  # (context, batch): the training shapes of the benchmark
 
 def _model(kind, preset, ctx, device, vocab_size=16384):
@@ -402,7 +402,7 @@ def bench_models(out, kinds=KINDS, shapes=MODEL_SHAPES, modes=MODES, latency_bat
                 write_csv(rows, out)
     return rows
 
-# %% ../nbs/02c_bench.ipynb #f09d05bb
+# %% ../nbs/02c_bench.ipynb #e2c73df0
 BENCHES = ("check", "kernels", "sweep", "breakdown", "models")
 
 def bench_parser() -> argparse.ArgumentParser:
@@ -444,7 +444,7 @@ def run_bench(argv=None) -> int:
                          steps=args.steps)
     return 1 if failed else 0
 
-# %% ../nbs/02c_bench.ipynb #51d8a27f
+# %% ../nbs/02c_bench.ipynb #a5dd616f
 def summarize(rows):
     "Per shape: kernel speed-ups over SDPA and Flex, real/integer ratio, growth per doubling, time per pair."
     get = lambda m, b, n: next((r for r in rows if r["method"] == m and int(r["batch"]) == b and int(r["n"]) == n), None)

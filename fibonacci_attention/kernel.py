@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['check_kernel_inputs', 'kernel_constants', 'launch_meta', 'nonempty', 'attention_forward']
 
-# %% ../nbs/02_kernel.ipynb #500802bc
+# %% ../nbs/02_kernel.ipynb #85516e96
 import functools
 
 import torch
@@ -14,7 +14,7 @@ from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _head_slabs, _lerp_rows, 
                                                _running_max, _sparse_range, _split_offset, _store_rows, block_config,
                                                interpreting, require_triton, tl, triton)
 
-# %% ../nbs/02_kernel.ipynb #93e80fb3
+# %% ../nbs/02_kernel.ipynb #fd7f4d4e
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
 def _attn_fwd(Q, K, V, O, LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
               WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr,
@@ -70,7 +70,7 @@ def _attn_fwd(Q, K, V, O, LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REAC
     lse = tl.where(has_key, m_i + tl.math.log2(tl.where(has_key, l_i, 1.0)), 0.0)
     tl.store(LSE + pid_bh.to(tl.int64) * N + offs_m, lse, mask=row_ok)
 
-# %% ../nbs/02_kernel.ipynb #a5114934
+# %% ../nbs/02_kernel.ipynb #44f128dc
 def check_kernel_inputs(q:torch.Tensor,  # (B, H, N, D) queries, already checked by `reference.check_qkv`
                        ):
     "The fused kernels' own limits: head_dim, grid size, dtype and device; ValueError naming what is wrong."
@@ -107,7 +107,7 @@ def nonempty(sparse:torch.Tensor) -> torch.Tensor:
     "The sparse table, contiguous, with one unused entry if it has none (the kernel needs a valid pointer)."
     return sparse.contiguous() if sparse.shape[1] else sparse.new_zeros(sparse.shape[0], 1)
 
-# %% ../nbs/02_kernel.ipynb #49a88379
+# %% ../nbs/02_kernel.ipynb #ce220924
 def attention_forward(q:torch.Tensor,       # (B, H, N, D) queries, contiguous
                       k:torch.Tensor,       # (B, Hkv, N, D) keys, contiguous
                       v:torch.Tensor,       # (B, Hkv, N, D) values, contiguous

@@ -5,17 +5,17 @@
 # %% auto #0
 __all__ = ['BOTH_PARTS', 'WINDOW_PART', 'SPARSE_PART', 'SPLIT_MIN_ROWS', 'backward_parts', 'attention_backward']
 
-# %% ../nbs/02a_kernel_backward.ipynb #f57366ba
+# %% ../nbs/02a_kernel_backward.ipynb #7c9c8286
 import torch
 
 from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _head_slabs, _load_rows, _sparse_range,
                                                _split_offset, _store_rows, require_triton, tl, triton)
 from .kernel import kernel_constants, launch_meta, nonempty
 
-# %% ../nbs/02a_kernel_backward.ipynb #b8d0b10b
+# %% ../nbs/02a_kernel_backward.ipynb #0bcd6e94
 BOTH_PARTS, WINDOW_PART, SPARSE_PART = tl.constexpr(0), tl.constexpr(1), tl.constexpr(2)  # what one launch computes
 
-# %% ../nbs/02a_kernel_backward.ipynb #0a88bc10
+# %% ../nbs/02a_kernel_backward.ipynb #75948468
 @triton.jit(do_not_specialize=["N_ROWS"])
 def _attn_bwd_delta(O, DO, DELTA, N_ROWS, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_M: tl.constexpr):
     "Delta_i = sum_d do[i, d] * o[i, d] in float32, over all B*H*N rows."
@@ -26,7 +26,7 @@ def _attn_bwd_delta(O, DO, DELTA, N_ROWS, HEAD_DIM: tl.constexpr, BLOCK_D: tl.co
     do = _load_rows(DO, rows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
     tl.store(DELTA + rows, tl.sum(o * do, 1), mask=ok)
 
-# %% ../nbs/02a_kernel_backward.ipynb #1c5a5b57
+# %% ../nbs/02a_kernel_backward.ipynb #b7356b44
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
 def _attn_bwd_dq(Q, K, V, DO, DQ, DQ_PART, LSE, DELTA, OFFS, DOFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
                  WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr,
@@ -92,7 +92,7 @@ def _attn_bwd_dq(Q, K, V, DO, DQ, DQ_PART, LSE, DELTA, OFFS, DOFFS, sm_scale, N,
     else:
         _store_rows(DQ, offs_m, row_ok, offs_d, dq * sm_scale, HEAD_DIM, BLOCK_D)
 
-# %% ../nbs/02a_kernel_backward.ipynb #d4a0a769
+# %% ../nbs/02a_kernel_backward.ipynb #11788c61
 @triton.jit
 def _sparse_query_grad(Q, DO, LSE, DELTA, qrows, ok, k, v, qk_scale, offs_d, HEAD_DIM: tl.constexpr,
                        BLOCK_D: tl.constexpr):
@@ -104,7 +104,7 @@ def _sparse_query_grad(Q, DO, LSE, DELTA, qrows, ok, k, v, qk_scale, offs_d, HEA
     p = tl.where(ok, tl.math.exp2(tl.sum(q * k, 1) * qk_scale - lse), 0.0)
     return q, do, p, p * (tl.sum(do * v, 1) - delta)
 
-# %% ../nbs/02a_kernel_backward.ipynb #346adada
+# %% ../nbs/02a_kernel_backward.ipynb #26ca3ec0
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
 def _attn_bwd_dkdv(Q, K, V, DO, DK, DV, DK_PART, DV_PART, LSE, DELTA, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS,
                    REACH, WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr,
@@ -195,7 +195,7 @@ def _attn_bwd_dkdv(Q, K, V, DO, DK, DV, DK_PART, DV_PART, LSE, DELTA, OFFS, sm_s
         _store_rows(DK, offs_n, key_ok, offs_d, dk * sm_scale, HEAD_DIM, BLOCK_D)
         _store_rows(DV, offs_n, key_ok, offs_d, dv, HEAD_DIM, BLOCK_D)
 
-# %% ../nbs/02a_kernel_backward.ipynb #0d737729
+# %% ../nbs/02a_kernel_backward.ipynb #98e8a592
 SPLIT_MIN_ROWS = 2**19  # two passes per kernel from this many rows (batch * heads * N) up (see the note above)
 
 def backward_parts(consts:dict, rows:int, split:bool | None = None) -> tuple:
@@ -208,7 +208,7 @@ def _part_meta(consts, kernel, part, tiles):
     name = kernel + {BOTH_PARTS: "", WINDOW_PART: "_window", SPARSE_PART: "_sparse"}[part]
     return dict(launch_meta(consts, name, tiles), PART=part)
 
-# %% ../nbs/02a_kernel_backward.ipynb #835468ca
+# %% ../nbs/02a_kernel_backward.ipynb #e5a80b12
 def attention_backward(do:torch.Tensor,       # (B, H, N, D) gradient of the output
                        q:torch.Tensor, k:torch.Tensor, v:torch.Tensor,  # the forward's inputs, contiguous
                        o:torch.Tensor, lse:torch.Tensor,  # the forward's output and base-2 log-sum-exp

@@ -6,19 +6,19 @@
 __all__ = ['TRITON_HINT', 'LOG2E', 'RUNTIME_ARGS', 'DEFAULT_TILES', 'interpreting', 'triton_available', 'require_triton',
            'block_config']
 
-# %% ../nbs/01a_kernel_common.ipynb #d5ac8217
+# %% ../nbs/01a_kernel_common.ipynb #e1fc8861
 import os
 
 import torch
 
-# %% ../nbs/01a_kernel_common.ipynb #63889309
+# %% ../nbs/01a_kernel_common.ipynb #7684d8c8
 try:
     import triton
     import triton.language as tl
 except ImportError:  # the kernels are defined against a stand-in and refuse to run
     triton = tl = None
 
-# %% ../nbs/01a_kernel_common.ipynb #2c4ace56
+# %% ../nbs/01a_kernel_common.ipynb #413860cb
 TRITON_HINT = 'the Triton kernels need triton: pip install "fibonacci_attention[triton]"'
 
 class _NoTriton:
@@ -41,7 +41,7 @@ def require_triton():
     "Raise the one `ImportError` that names the extra when triton is missing."
     if isinstance(triton, _NoTriton): raise ImportError(TRITON_HINT)
 
-# %% ../nbs/01a_kernel_common.ipynb #8255ae70
+# %% ../nbs/01a_kernel_common.ipynb #4531e3de
 LOG2E = tl.constexpr(1.4426950408889634)  # 1/ln 2: exp(x) = exp2(x * LOG2E)
 
 @triton.jit
@@ -80,7 +80,7 @@ def _lerp_rows(BASE, rows, ok, f, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.co
         x += f * (_load_rows(BASE, tl.maximum(rows - 1, 0), ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - x)
     return x
 
-# %% ../nbs/01a_kernel_common.ipynb #1d2a1f02
+# %% ../nbs/01a_kernel_common.ipynb #b8bd4343
 RUNTIME_ARGS = ["N", "H", "GROUP", "S", "STRIDE_OFFS", "REACH"]  # sizes that must not trigger a recompile
 
 @triton.jit
@@ -109,7 +109,7 @@ def _sparse_range(OFFS, S, limit, WINDOW: tl.constexpr, REACH, IS_REAL: tl.const
         hi = tl.minimum(hi, tl.sum((ok & (r < REACH)).to(tl.int32), 0))
     return lo, hi
 
-# %% ../nbs/01a_kernel_common.ipynb #6e94159c
+# %% ../nbs/01a_kernel_common.ipynb #8b8ab4ac
 @triton.jit
 def _head_slabs(pid_bh, N, H, GROUP, HEAD_DIM: tl.constexpr):
     "Program axis `b * H + h`: the head h, and the element offsets (int64) of its query slab and of its K/V slab."
@@ -124,7 +124,7 @@ def _running_max(m_i, s_max):
     m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)  # rows with no key yet: p = 0 and no NaN
     return m_new, m_safe, tl.math.exp2(m_i - m_safe)
 
-# %% ../nbs/01a_kernel_common.ipynb #a1d88d99
+# %% ../nbs/01a_kernel_common.ipynb #233898ae
 DEFAULT_TILES = {  # BLOCK_D <= 64, then larger head dims
     64: {"fwd": (64, 64, 4, 1), "dq": (64, 64, 4, 1), "dkdv": (64, 32, 4, 2),
          "dq_window": (64, 32, 4, 1), "dq_sparse": (32, 32, 4, 2),

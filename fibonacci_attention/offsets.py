@@ -127,7 +127,7 @@ def real_offsets(alpha:torch.Tensor,  # scalar tensor, the layer's (trainable) a
     x = x[(rounded >= window) & (rounded < reach)]
     return torch.cat([torch.arange(window, dtype=x.dtype, device=x.device), x])
 
-# %% ../nbs/00_offsets.ipynb #3171e20a
+# %% ../nbs/00_offsets.ipynb #beb319db
 class SparsePattern(NamedTuple):
     "One layer's offsets as the attention op takes them: a dense window `0..W-1` and a small sorted table of sparse offsets."
     sparse: torch.Tensor  # (1 or H, S) sorted offsets above the window: int (fixed) or float (real, interpolated)

@@ -89,7 +89,7 @@ def check_attention_inputs(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor,
     check_qkv(q, k, v)
     return check_offsets(offsets, q.shape[1], q.device)
 
-# %% ../nbs/01_reference.ipynb #1c18db05
+# %% ../nbs/01_reference.ipynb #cfbb3a78
 def window_size(host:torch.Tensor) -> int:
     "Length `W` of the prefix `0, 1, …, W-1` common to every row of sorted offsets (a CPU tensor, 1-D or [H, K])."
     table = host if host.ndim == 2 else host[None]
@@ -127,7 +127,7 @@ def resolve_scale(scale, head_dim:int) -> float:
         raise ValueError(f"scale must be a finite number or None, got {scale!r}")
     return float(scale)
 
-# %% ../nbs/01_reference.ipynb #e1b3f763
+# %% ../nbs/01_reference.ipynb #43e9a824
 def pattern_table(pattern:SparsePattern) -> tuple:
     "Every offset of `pattern` as a `[H', W + S]` table (window first) and a mask of the entries that count."
     s = pattern.sparse
@@ -239,7 +239,7 @@ def attention_gather(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor,
     pattern = sparse_pattern(offsets, q.shape[1], q.device)
     return gather_forward(q, k, v, pattern, resolve_scale(scale, q.shape[-1]))[0]
 
-# %% ../nbs/01_reference.ipynb #117557ff
+# %% ../nbs/01_reference.ipynb #cfaefb6c
 def _scatter_rows(dx:torch.Tensor, idx:torch.Tensor, g:torch.Tensor):
     "Add `g` (B, H, N, D) into the rows `idx` of `dx` along the sequence; `idx` is (1, N) shared or (H, N) per head."
     if idx.shape[0] == 1: dx.index_add_(2, idx[0], g)

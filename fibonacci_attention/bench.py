@@ -8,7 +8,7 @@ __all__ = ['COPY_BYTES_PER_S', 'KERNEL_SHAPES', 'SWEEP_CONFIGS', 'PASS_CONFIGS',
            'check_grid', 'flex_for', 'sdpa_causal', 'bench_offsets', 'graphed', 'time_pair', 'bench_shape',
            'bench_kernels', 'write_csv', 'tuning_cases', 'sweep_configs', 'compare_split', 'cuda_kernel_ms',
            'kernel_times', 'backward_breakdown', 'train_throughput', 'inference_latency', 'bench_models',
-           'bench_parser', 'run_bench', 'summarize']
+           'decode_token_ms', 'bench_decode', 'decode_benchmark', 'bench_parser', 'run_bench', 'summarize']
 
 # %% ../nbs/02c_bench.ipynb #4514638b
 import argparse
@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 
 from .attention import sparse_attention
+from .decode import (RingKVCache, cache_capacity, decode_attention_torch, decode_attention_triton)
+from .kernel_common import triton_available
 from .kernel import attention_forward
 from .kernel_backward import attention_backward
 from .offsets import KINDS, layer_offsets
@@ -402,8 +404,88 @@ def bench_models(out, kinds=KINDS, shapes=MODEL_SHAPES, modes=MODES, latency_bat
                 write_csv(rows, out)
     return rows
 
+# %% ../nbs/02c_bench.ipynb #11c52e62
+def decode_token_ms(kind:str, history:int, new_tokens:int=64, cuda_graph:bool=True, preset:str="small", batch:int=1,
+                    device="cuda") -> dict:
+    "Milliseconds per generated token after a `history`-token prompt (bf16 model), and the memory of the caches."
+    from fibonacci_attention.decode import cache_capacity
+    model = _model(kind, preset, 512, device).eval().to(torch.bfloat16)
+    idx = torch.randint(0, model.cfg.vocab_size, (batch, history), device=device)
+    def seconds(n):
+        torch.cuda.synchronize(); t0 = time.perf_counter()
+        for _ in model.stream(idx, n, top_k=1, cuda_graph=cuda_graph): pass
+        torch.cuda.synchronize(); return time.perf_counter() - t0
+    seconds(2)  # compiles the kernels
+    per_token = (seconds(2 + new_tokens) - seconds(2)) / new_tokens
+    slots = [history + 2 + new_tokens if b.attn.base is None else cache_capacity(b.attn.pattern()) for b in model.blocks]
+    cache_mb = sum(slots) * 2 * batch * model.cfg.n_kv_heads * model.cfg.head_dim * 2 / 1e6  # k and v, bf16
+    return dict(kind=kind, history=history, batch=batch, cuda_graph=cuda_graph, ms_per_token=1e3 * per_token,
+                cache_mb=cache_mb, device=torch.cuda.get_device_name())
+
+def bench_decode(out, kinds=KINDS, histories=(512, 8192, 32768), log=print) -> list:
+    "Per-token decode time of every kind at every history (graphed), plus the ungraphed step at the first history."
+    rows = []
+    for kind in kinds:
+        for history, graph in [(h, True) for h in histories] + [(histories[0], False)]:
+            rows.append(decode_token_ms(kind, history, cuda_graph=graph))
+            log(f"decode {kind:12s} history {history:6d} {'graph' if graph else 'eager'}: {rows[-1]['ms_per_token']:7.3f} ms/token, "
+                f"cache {rows[-1]['cache_mb']:.1f} MB")
+            write_csv(rows, out)
+    return rows
+
+# %% ../nbs/02c_bench.ipynb #477df6c7
+def _median_ms(fn, device:torch.device, reps:int=50) -> float:
+    "Median time of `fn()` in milliseconds."
+    if device.type == "cuda":
+        from triton.testing import do_bench
+        return do_bench(fn, return_mode="median")
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    fn(); sync()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter(); fn(); sync()
+        times.append(1e3 * (time.perf_counter() - start))
+    return sorted(times)[len(times) // 2]
+
+# %% ../nbs/02c_bench.ipynb #fe8fb2e2
+def _bench_history(history:int, offsets:torch.Tensor, batch, heads, kv_heads, head_dim, dtype, device) -> list:
+    "Time one decode step with `history` tokens behind it; one row per path."
+    gen = torch.Generator(device=device).manual_seed(history)
+    k, v = torch.randn(2, batch, kv_heads, history, head_dim, generator=gen, device=device, dtype=dtype)
+    k1, v1 = torch.randn(2, batch, kv_heads, 1, head_dim, generator=gen, device=device, dtype=dtype)  # the step's new key/value
+    q = torch.randn(batch, heads, 1, head_dim, generator=gen, device=device, dtype=dtype)
+    cache = RingKVCache(batch, kv_heads, head_dim, cache_capacity(offsets), dtype, device).prefill(k, v)
+    kernel = triton_available() and cache.k.is_cuda
+    reference = decode_attention_torch(q, cache, offsets).float()
+    err = (decode_attention_triton(q, cache, offsets).float() - reference).abs().max().item() if kernel else float("nan")
+    paths = {"torch": lambda: decode_attention_torch(q, cache, offsets),
+             "sdpa_full_history": lambda: F.scaled_dot_product_attention(q, k, v, enable_gqa=heads != kv_heads)}
+    if kernel: paths.update(triton=lambda: decode_attention_triton(q, cache, offsets),
+                            triton_with_append=lambda: decode_attention_triton(q, cache.append(k1, v1), offsets))
+    return [dict(path=name, history=history, ms=_median_ms(fn, cache.k.device), max_err_vs_torch=err if name.startswith("triton") else float("nan"))
+            for name, fn in paths.items()]
+
+# %% ../nbs/02c_bench.ipynb #2b429fdf
+def decode_benchmark(history_lengths=(4096, 131072),  # histories to compare (the first is the baseline)
+                     batch:int=1, heads:int=8, kv_heads:int=8, head_dim:int=64,
+                     window:int=64, alpha:float=1.0, reach:int=4096,  # the layer's Fibonacci offsets
+                     dtype:torch.dtype=torch.bfloat16, device=None,   # default: CUDA when available
+                     tol:float=2e-2,                                   # allowed kernel-vs-torch difference
+                    ) -> list:
+    "Per-token decode latency by history length; one dict per (path, history), with ratios to the first history."
+    from fibonacci_attention.offsets import layer_offsets
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    offsets = torch.tensor(layer_offsets(alpha, window, reach), device=device)
+    rows = [r for n in history_lengths for r in _bench_history(n, offsets, batch, heads, kv_heads, head_dim, dtype, device)]
+    base = {r["path"]: r["ms"] for r in rows if r["history"] == history_lengths[0]}
+    for r in rows:
+        r.update(ratio_to_first=r["ms"] / base[r["path"]], n_offsets=len(offsets), capacity=cache_capacity(offsets), batch=batch, heads=heads,
+                 kv_heads=kv_heads, head_dim=head_dim, dtype=str(dtype).removeprefix("torch."), device=torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu")
+        if r["max_err_vs_torch"] > tol: raise AssertionError(f"kernel differs from the PyTorch path by {r['max_err_vs_torch']:.3g} at history {r['history']}")
+    return rows
+
 # %% ../nbs/02c_bench.ipynb #e2c73df0
-BENCHES = ("check", "kernels", "sweep", "breakdown", "models")
+BENCHES = ("check", "kernels", "sweep", "breakdown", "models", "decode")
 
 def bench_parser() -> argparse.ArgumentParser:
     "Arguments of `fibattn bench`."
@@ -442,6 +524,9 @@ def run_bench(argv=None) -> int:
             shapes = [tuple(map(int, s.split(":"))) for s in args.shapes] if args.shapes else MODEL_SHAPES
             bench_models(out / "model_bench.csv", args.kinds, shapes, args.modes, latency_modes=args.latency_modes,
                          steps=args.steps)
+        elif what == "decode":
+            bench_decode(out / "decode_model.csv", args.kinds)
+            write_csv(decode_benchmark(), out / "decode_bench.csv")
     return 1 if failed else 0
 
 # %% ../nbs/02c_bench.ipynb #a5dd616f

@@ -267,19 +267,19 @@ def cmd_suite(args, argv: list[str]) -> int:
 
 # %% ../nbs/08_cli.ipynb #81c5c869
 def add_bench_command(commands):
-    "The `bench` subcommand (its options are those of `python -m fibonacci_attention.bench`)."
-    p = commands.add_parser("bench", add_help=False, help="fused kernel vs SDPA and FlexAttention (CUDA GPU); "
-                            "options: fibattn bench --help")
+    "The `bench` subcommand (its arguments are those of `bench.run_bench`: WHAT [options])."
+    p = commands.add_parser("bench", add_help=False, help="GPU check and benchmarks: check, kernels, sweep, breakdown, "
+                            "models, decode (CUDA GPU); options: fibattn bench --help")
     p.set_defaults(run=cmd_bench, parser=p)
 
 
 def cmd_bench(args, argv: list[str]) -> int:
-    "Forward the remaining arguments to `bench.main` (help works without a GPU)."
+    "Forward the remaining arguments to `bench.run_bench` (help works without a GPU)."
     wants_help = bool({"-h", "--help"} & set(args.extra))
     if not wants_help and not torch.cuda.is_available():
         args.parser.error("needs a CUDA GPU (it times the Triton kernels); torch sees none")
     from fibonacci_attention import bench
-    return bench.main(args.extra)
+    return bench.run_bench(args.extra)
 
 # %% ../nbs/08_cli.ipynb #99d1b0ad
 def build_parser() -> CliParser:

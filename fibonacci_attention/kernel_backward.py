@@ -196,7 +196,7 @@ def _attn_bwd_dkdv(Q, K, V, DO, DK, DV, DK_PART, DV_PART, LSE, DELTA, OFFS, sm_s
         _store_rows(DV, offs_n, key_ok, offs_d, dv, HEAD_DIM, BLOCK_D)
 
 # %% ../nbs/02a_kernel_backward.ipynb #98e8a592
-SPLIT_MIN_ROWS = 2**19  # two passes per kernel from this many rows (batch * heads * N) up (see the note above)
+SPLIT_MIN_ROWS = 0  # two passes per kernel from this many rows (batch * heads * N) up: always (see the note above)
 
 def backward_parts(consts:dict, rows:int, split:bool | None = None) -> tuple:
     "The parts a backward kernel is launched as: one launch, or the window pass then the sparse pass."

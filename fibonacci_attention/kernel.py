@@ -10,8 +10,8 @@ import functools
 
 import torch
 
-from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _head_slabs, _lerp_rows, _load_rows,
-                                               _running_max, _sparse_range, _split_offset, _store_rows, block_config,
+from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _head_pointers, _lerp_rows, _load_rows,
+                                               _row_block, _running_max, _window_tile, _sparse_range, _split_offset, _store_rows, block_config,
                                                interpreting, require_triton, tl, triton)
 
 # %% ../nbs/02_kernel.ipynb #fd7f4d4e
@@ -22,16 +22,9 @@ def _attn_fwd(Q, K, V, O, LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REAC
               SPARSE_STAGES: tl.constexpr, DOT_FP32: tl.constexpr):
     pid_m = tl.program_id(0)
     pid_bh = tl.program_id(1)  # b * H + h
-    h, q_slab, kv_slab = _head_slabs(pid_bh, N, H, GROUP, HEAD_DIM)
-    Q += q_slab
+    Q, K, V, OFFS, q_slab = _head_pointers(pid_bh, Q, K, V, OFFS, N, H, GROUP, STRIDE_OFFS, HEAD_DIM)
     O += q_slab
-    K += kv_slab
-    V += kv_slab
-    OFFS += h * STRIDE_OFFS
-    m0 = pid_m * BLOCK_M
-    offs_m = m0 + tl.arange(0, BLOCK_M)
-    offs_d = tl.arange(0, BLOCK_D)
-    row_ok = offs_m < N
+    m0, offs_m, offs_d, row_ok = _row_block(pid_m, N, BLOCK_M, BLOCK_D)
     q = _load_rows(Q, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
     qk_scale = sm_scale * LOG2E
     m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
@@ -40,12 +33,7 @@ def _attn_fwd(Q, K, V, O, LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REAC
     # -- dense window: key tiles on the tensor cores --
     if WINDOW > 0:
         for start_n in range(tl.maximum(m0 - (WINDOW - 1), 0), tl.minimum(m0 + BLOCK_M, N), BLOCK_N):
-            offs_n = start_n + tl.arange(0, BLOCK_N)
-            key_ok = offs_n < N
-            k = _load_rows(K, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
-            v = _load_rows(V, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
-            dist = offs_m[:, None] - offs_n[None, :]
-            inside = (dist >= 0) & (dist < WINDOW) & key_ok[None, :]
+            k, v, inside = _window_tile(K, V, start_n, offs_m, offs_d, N, WINDOW, HEAD_DIM, BLOCK_N, BLOCK_D)
             s = tl.where(inside, _dot(q, tl.trans(k), DOT_FP32) * qk_scale, float("-inf"))
             m_i, m_safe, rescale = _running_max(m_i, tl.max(s, 1))
             p = tl.math.exp2(s - m_safe[:, None])

@@ -30,9 +30,9 @@ __all__ = ['VAL_FRACTION', 'TEXT_SUFFIXES', 'ENCODING_ERRORS', 'EXCLUDED_DIRS', 
            'TOKENIZER_SETTINGS', 'BATCH_CHARS', 'FORMAT_VERSION', 'SPLITS', 'require_data_extra', 'split_of',
            'check_encoding_errors', 'iter_documents', 'Corpus', 'file_corpus', 'stdlib_corpus', 'pg_books_dir',
            'pg_books_corpus', 'held_out_tail', 'single_file_corpus', 'local_corpus', 'hf_corpus', 'resolve_source',
-           'cap_documents', 'check_vocab_size', 'train_tokenizer', 'load_tokenizer', 'encode_documents', 'TokenData',
-           'load_token_data', 'cache_key', 'find_cached', 'prepare_data', 'source_tokens', 'get_batch', 'eval_windows',
-           'eval_batches']
+           'absolute_source', 'cap_documents', 'check_vocab_size', 'train_tokenizer', 'load_tokenizer',
+           'encode_documents', 'TokenData', 'load_token_data', 'cache_key', 'find_cached', 'prepare_data',
+           'source_tokens', 'get_batch', 'eval_windows', 'eval_batches']
 
 # %% ../nbs/05_data.ipynb #09333d50
 def require_data_extra(module: str, # name of the module to import, e.g. "tokenizers"
@@ -281,6 +281,16 @@ def resolve_source(source: str = "stdlib", # 'stdlib' | 'pg_books' | 'hf:NAME' |
     if source == "pg_books": return pg_books_corpus(path, max_train_files)
     if source.startswith("hf:"): return hf_corpus(source[3:], text_field, val_fraction, hf_kwargs)
     return local_corpus(source, text_field, max_train_files, val_fraction, encoding_errors)
+
+# %% ../nbs/05_data.ipynb #bff2f704
+def absolute_source(source: str, # a source as given: 'stdlib' | 'pg_books' | 'hf:NAME' | a local path or glob
+                    options: dict | None = None, # its `prepare_data` options (a `path` among them is made absolute too)
+                   ) -> tuple[str, dict]:
+    "`source` and `options` with local paths made absolute (named sources stay as they are)."
+    source, options = str(source), dict(options or {})
+    if options.get("path") is not None: options["path"] = os.path.abspath(options["path"])
+    named = source in ("stdlib", "pg_books") or source.startswith("hf:")
+    return (source if named else os.path.abspath(source)), options
 
 # %% ../nbs/05_data.ipynb #a9efb6b1
 def cap_documents(docs: Iterable[str], # documents

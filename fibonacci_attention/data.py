@@ -26,13 +26,13 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['VAL_FRACTION', 'TEXT_SUFFIXES', 'ENCODING_ERRORS', 'EXCLUDED_DIRS', 'PG_BOOKS_ENV', 'EOT', 'TOKENIZER_CHARS',
-           'TOKENIZER_SETTINGS', 'BATCH_CHARS', 'FORMAT_VERSION', 'SPLITS', 'require_data_extra', 'split_of',
-           'check_encoding_errors', 'iter_documents', 'Corpus', 'file_corpus', 'stdlib_corpus', 'pg_books_dir',
-           'pg_books_corpus', 'held_out_tail', 'single_file_corpus', 'local_corpus', 'hf_corpus', 'resolve_source',
-           'absolute_source', 'cap_documents', 'check_vocab_size', 'train_tokenizer', 'load_tokenizer',
-           'encode_documents', 'TokenData', 'load_token_data', 'cache_key', 'find_cached', 'prepare_data',
-           'source_tokens', 'get_batch', 'eval_windows', 'eval_batches']
+__all__ = ['VAL_FRACTION', 'TEXT_SUFFIXES', 'DATA_FORMS', 'ENCODING_ERRORS', 'EXCLUDED_DIRS', 'PG_BOOKS_ENV', 'EOT',
+           'TOKENIZER_CHARS', 'TOKENIZER_SETTINGS', 'BATCH_CHARS', 'FORMAT_VERSION', 'SPLITS', 'require_data_extra',
+           'split_of', 'check_encoding_errors', 'iter_documents', 'Corpus', 'file_corpus', 'stdlib_corpus',
+           'pg_books_dir', 'pg_books_corpus', 'held_out_tail', 'single_file_corpus', 'local_corpus', 'hf_corpus',
+           'resolve_source', 'absolute_source', 'cap_documents', 'check_vocab_size', 'train_tokenizer',
+           'load_tokenizer', 'encode_documents', 'TokenData', 'load_token_data', 'cache_key', 'find_cached',
+           'prepare_data', 'source_tokens', 'get_batch', 'eval_windows', 'eval_batches']
 
 # %% ../nbs/05_data.ipynb #09333d50
 def require_data_extra(module: str, # name of the module to import, e.g. "tokenizers"
@@ -54,6 +54,9 @@ def split_of(name: str, # stable name of a document, e.g. a relative path
 
 # %% ../nbs/05_data.ipynb #6b7abf7e
 TEXT_SUFFIXES = (".txt", ".md", ".py", ".json", ".jsonl")
+DATA_FORMS = ("'stdlib' (Python's standard library, offline), 'pg_books' (public-domain books, see 05_data), "
+              "'hf:NAME' (a Hugging Face dataset, e.g. hf:deepmind/pg19), or a local .txt/.md/.py/.json/.jsonl file "
+              "(optionally .gz), folder or glob; a single file holds out the tail of its text for validation")  # for --help
 ENCODING_ERRORS = ("strict", "replace")
 
 def check_encoding_errors(encoding_errors: str) -> str:
@@ -94,7 +97,7 @@ def iter_documents(path: Path, # a text or JSON(-lines) file, optionally .gz
     except UnicodeDecodeError as e:
         bad = e.object[e.start:e.start + 1].hex()
         raise ValueError(f"{path}: not UTF-8 text (byte 0x{bad}); convert it to UTF-8, "
-                         "or pass encoding_errors='replace' (--encoding-errors replace)") from None
+                         "or pass encoding_errors='replace' (fibattn: --data-options encoding_errors=replace)") from None
 
 # %% ../nbs/05_data.ipynb #f6ae2347
 @dataclass

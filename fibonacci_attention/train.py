@@ -63,7 +63,7 @@ class TrainConfig:
     betas: tuple = (0.9, 0.95)  # AdamW betas
     alpha_lr: Optional[float] = None  # peak learning rate of learned alphas; None -> lr
     # -- data --
-    data: str = "stdlib"  # `prepare_data` source: "stdlib", "pg_books", a path, or "hf:NAME"
+    data: str = "stdlib"  # `prepare_data` source: "stdlib", "pg_books", "hf:NAME", or a .txt/.jsonl/... file, folder or glob
     vocab_size: Optional[int] = None  # tokenizer vocabulary; None -> the preset's
     cache_dir: str = "data_cache"  # where tokenized data and tokenizer.json are cached
     data_max_tokens: Optional[int] = None  # at most this many tokens per split (quick tests)

@@ -11,9 +11,9 @@ from typing import Iterable, Iterator
 import torch
 
 from .data import EOT
-from .evaluate import load_run, model_device, run_tokenizer
+from .evaluate import load_run, run_tokenizer
 from .model import sample_next
-from .train import autocast, resolve_device
+from .runtime import autocast, model_device, resolve_device
 
 # %% auto #0
 __all__ = ['stream_tokens', 'stream_text', 'generate_text']

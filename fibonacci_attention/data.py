@@ -29,10 +29,10 @@ from .runtime import progress_bar
 
 # %% auto #0
 __all__ = ['VAL_FRACTION', 'TEXT_SUFFIXES', 'DATA_FORMS', 'ENCODING_ERRORS', 'EXCLUDED_DIRS', 'PG_BOOKS_ENV', 'EOT',
-           'TOKENIZER_CHARS', 'TOKENIZER_SETTINGS', 'BATCH_CHARS', 'FORMAT_VERSION', 'SPLITS', 'require_data_extra',
-           'split_of', 'check_encoding_errors', 'iter_documents', 'Corpus', 'file_corpus', 'stdlib_corpus',
-           'pg_books_dir', 'pg_books_corpus', 'held_out_tail', 'single_file_corpus', 'local_corpus', 'hf_corpus',
-           'resolve_source', 'absolute_source', 'cap_documents', 'check_vocab_size', 'train_tokenizer',
+           'TOKENIZER_CHARS', 'TOKENIZER_SETTINGS', 'BATCH_CHARS', 'FORMAT_VERSION', 'SPLITS', 'SOURCE_OPTIONS',
+           'require_data_extra', 'split_of', 'check_encoding_errors', 'iter_documents', 'Corpus', 'file_corpus',
+           'stdlib_corpus', 'pg_books_dir', 'pg_books_corpus', 'held_out_tail', 'single_file_corpus', 'local_corpus',
+           'hf_corpus', 'resolve_source', 'absolute_source', 'cap_documents', 'check_vocab_size', 'train_tokenizer',
            'load_tokenizer', 'encode_documents', 'TokenData', 'load_token_data', 'cache_key', 'find_cached',
            'prepare_data', 'source_tokens', 'get_batch']
 
@@ -497,6 +497,8 @@ def _summary(meta: dict, folder: Path):
 
 # %% ../nbs/05_data.ipynb #fe1e96ec
 SPLITS = ("validation", "train", "all")
+SOURCE_OPTIONS = ("path", "text_field", "max_train_files", "max_docs", "max_chars", "val_fraction", "hf_kwargs",
+                  "encoding_errors")  # the `prepare_data` options that choose and read the text
 
 def source_tokens(source: str, # 'stdlib' | 'pg_books' | 'hf:NAME' | a local folder, file or glob
                   tokenizer, # a `tokenizers.Tokenizer` with <|endoftext|> (e.g. a run's)
@@ -507,8 +509,9 @@ def source_tokens(source: str, # 'stdlib' | 'pg_books' | 'hf:NAME' | a local fol
                  ) -> tuple[np.ndarray, Corpus]:
     "uint16 tokens of a source's `split` under `tokenizer`, each document followed by <|endoftext|>, and the corpus."
     if split not in SPLITS: raise ValueError(f"split: must be one of {SPLITS}, got {split!r}")
-    keys = ("path", "text_field", "max_train_files", "val_fraction", "hf_kwargs", "encoding_errors")
-    corpus = resolve_source(str(source), **{k: options[k] for k in keys if k in options})
+    if unknown := sorted(set(options) - set(SOURCE_OPTIONS)):
+        raise ValueError(f"options: unknown {unknown[0]!r} (choose from {', '.join(SOURCE_OPTIONS)})")
+    corpus = resolve_source(str(source), **{k: v for k, v in options.items() if k not in ("max_docs", "max_chars")})
     caps = dict(max_docs=options.get("max_docs"), max_chars=options.get("max_chars"))
     docs = (d for s in (("train", "validation") if split == "all" else (split,)) for d in cap_documents(corpus.documents(s), **caps))
     if (eot_id := tokenizer.token_to_id(EOT)) is None: raise ValueError(f"tokenizer: has no {EOT} token")

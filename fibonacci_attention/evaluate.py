@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import load_token_data, load_tokenizer, source_tokens
+from .data import SOURCE_OPTIONS, load_token_data, load_tokenizer, source_tokens
 from .checkpoint import load_checkpoint, write_json
 from .model import GPT, GPTConfig
 from .runtime import autocast, device_name, model_device, progress_bar, resolve_device
@@ -238,6 +238,7 @@ def validation_tokens(info: dict, # config.json of the run
             return tokens.val
     train = info["train"]
     source, options = data.get("source", train["data"]), {**train.get("data_options", {}), **data.get("options", {})}
+    options = {k: v for k, v in options.items() if k in SOURCE_OPTIONS}  # tokenizer_chars shaped the tokenizer only
     return source_tokens(source, run_tokenizer(run_dir, info), "validation", train.get("data_max_tokens"), progress, **options)[0]
 
 # %% ../nbs/07_evaluate.ipynb #f4d9f423

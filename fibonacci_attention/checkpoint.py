@@ -19,11 +19,6 @@ import numpy as np
 import torch
 
 # %% ../nbs/05a_checkpoint.ipynb #4542be89
-def _umask() -> int:
-    "The process's file-creation mask (read by setting it and putting it back)."
-    mask = os.umask(0o022); os.umask(mask)
-    return mask
-
 def atomic_write(path, write: Callable):
     "Call `write(file)` on a temporary file beside `path`, fsync it, and rename it over `path`."
     path = Path(path)
@@ -32,7 +27,6 @@ def atomic_write(path, write: Callable):
     try:
         with os.fdopen(fd, "wb") as f:
             write(f); f.flush(); os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file what open() would
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)

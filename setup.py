@@ -22,7 +22,7 @@ def reqs(key): return cfg.get(key, '').split()
 
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
-extras = {name: reqs(f'{name}_requirements') for name in ('triton', 'data', 'plots', 'dev')}
+extras = {name: reqs(f'{name}_requirements') for name in ('triton', 'data', 'plots', 'hf', 'dev')}
 
 setuptools.setup(
     name=cfg['lib_name'],

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import torch
 
-from .data import prepare_data
-from .evaluate import EvalOutOfMemory, evaluate_run
+from .data import DATA_FORMS, SOURCE_OPTIONS, SPLITS, prepare_data
+from .evaluate import EvalOutOfMemory, evaluate_run, score_source
 from .model import GPTConfig, get_config
 from .offsets import KINDS
 from .options import field_comments, field_kind, parse_overrides, ranged
 from .runtime import resolve_device
+from .sample import generate_text
 from .suite import (SUITES, folder_rows, format_table, launch, plot_suite, run_worker, stop_at,
                                        suite_configs, suite_eval_kwargs, write_summary_csv)
 from .train import FIELD_RULES, ConfigError, TrainConfig, run_name, train
@@ -29,8 +30,9 @@ from .train import FIELD_RULES, ConfigError, TrainConfig, run_name, train
 # %% auto #0
 __all__ = ['SUITE_OPTIONS', 'CliParser', 'check_choice', 'check_device', 'expand_kinds', 'dict_option_keys', 'add_train_args',
            'config_from_args', 'add_train_command', 'interrupted', 'cmd_train', 'add_eval_arguments', 'eval_kwargs',
-           'add_eval_command', 'describe_eval', 'cmd_eval', 'add_suite_command', 'suite_overrides', 'suite_option',
-           'run_models', 'cmd_suite', 'add_bench_command', 'cmd_bench', 'build_parser', 'main']
+           'add_eval_command', 'describe_eval', 'score_kwargs', 'cmd_eval', 'add_generate_command', 'cmd_generate',
+           'add_suite_command', 'suite_overrides', 'suite_option', 'run_models', 'cmd_suite', 'add_bench_command',
+           'cmd_bench', 'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #2d433238
 class CliParser(argparse.ArgumentParser):
@@ -105,7 +107,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 # %% ../nbs/08_cli.ipynb #4d778994
 def add_train_command(commands):
     "The `train` subcommand: every TrainConfig field as an option."
-    p = commands.add_parser("train", help="train one model with the matched recipe",
+    p = commands.add_parser("train", help="train one model with the matched recipe", epilog=f"--data takes {DATA_FORMS}.",
                             description="Train one model (train.train); the same command resumes an interrupted run.")
     add_train_args(p)
     p.add_argument("--out", dest="out_dir", help=argparse.SUPPRESS)  # short alias of --out-dir
@@ -156,27 +158,74 @@ def eval_kwargs(args) -> dict:
 def add_eval_command(commands):
     "The `eval` subcommand."
     p = commands.add_parser("eval", help="perplexity at 1x/2x/4x, loss by position, latency -> RUN_DIR/eval.json",
-                            description="Evaluate trained runs (evaluate.evaluate_run) and write RUN_DIR/eval.json.")
+                            description="Evaluate trained runs (evaluate.evaluate_run) and write RUN_DIR/eval.json; with "
+                                        "--data, score any text with the run's tokenizer (evaluate.score_source).",
+                            epilog=f"--data takes {DATA_FORMS}.")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories written by `fibattn train`")
     add_eval_arguments(p)
+    p.add_argument("--data", default=None, metavar="SOURCE",
+                   help="score this text instead of the run's validation split -> RUN_DIR/eval_<name>.json (no latency)")
+    p.add_argument("--split", choices=SPLITS, default="all", help="with --data: all of its text, or one of its splits")
+    p.add_argument("--data-options", nargs="*", default=[], metavar="KEY=VALUE",
+                   help=f"with --data, how to read it: {', '.join(SOURCE_OPTIONS)} (e.g. encoding_errors=replace)")
     p.add_argument("--device", default="auto", help='"auto" (CUDA when available), "cpu", "cuda:1", ...')
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bars")
     p.set_defaults(run=cmd_eval, parser=p)
 
 
 def describe_eval(report: dict) -> str:
-    "One line: ppl at each length and latency."
+    "One line: ppl at each length, and latency (or the text scored)."
     ppl = "  ".join(f"ppl@{k} {v:.2f}" for k, v in report["ppl"].items())
+    if "data" in report:
+        d = report["data"]
+        return f"{report['run_dir']}: {report['attention']}  {ppl}  on {d['source']} ({d['split']}, {d['tokens']:,} tokens)"
     return f"{report['run_dir']}: {report['attention']}  {ppl}  latency {report['latency_ms']:.1f} ms"
 
 
+def score_kwargs(args) -> dict:
+    "Keyword arguments of `score_source` from the parsed options: `eval_kwargs` less latency, plus the data options."
+    kw = {k: v for k, v in eval_kwargs(args).items() if not k.startswith("latency")}
+    return {**kw, **parse_overrides(args.data_options, list(SOURCE_OPTIONS), "--data-options")}
+
+
 def cmd_eval(args, argv: list[str]) -> int:
-    "Evaluate each run directory and print a summary line."
+    "Evaluate each run directory (or score `--data` with it) and print a summary line."
     check_device(args.parser, args.device)
+    if args.data is None and args.data_options: args.parser.error("argument --data-options: needs --data")
+    try: score_kw = score_kwargs(args)
+    except ValueError as e: args.parser.error(str(e))
     for run_dir in args.run_dirs:
-        try: report = evaluate_run(run_dir, **eval_kwargs(args))
+        try: report = (evaluate_run(run_dir, **eval_kwargs(args)) if args.data is None
+                       else score_source(run_dir, args.data, args.split, **score_kw))
         except (OSError, ValueError, EvalOutOfMemory) as e: args.parser.error(str(e))
         print(describe_eval(report))
+    return 0
+
+# %% ../nbs/08_cli.ipynb #807ced65
+def add_generate_command(commands):
+    "The `generate` subcommand."
+    p = commands.add_parser("generate", help="sample text from a trained run, printed as it comes",
+                            description="Continue a prompt with a run's model (sample.generate_text): tokens are sampled "
+                                        "one at a time through each layer's bounded cache and printed as they come.")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `fibattn train`")
+    p.add_argument("--prompt", default="", help='text to continue ("": start a new document)')
+    p.add_argument("--max-new-tokens", type=ranged(int, ">= 0"), default=200, help="tokens to sample")
+    p.add_argument("--temperature", type=ranged(float, ">= 0"), default=0.8, help="softmax temperature; 0: greedy")
+    p.add_argument("--top-k", type=ranged(int, ">= 1", True), default=50, help="sample among the k most likely tokens; none: all")
+    p.add_argument("--seed", type=ranged(int, ">= 0", True), default=0, help="random seed (the same seed, the same text); none: unseeded")
+    p.add_argument("--device", default="auto", help='"auto" (CUDA when available), "cpu", "cuda:1", ...')
+    p.set_defaults(run=cmd_generate, parser=p)
+
+
+def cmd_generate(args, argv: list[str]) -> int:
+    "Print the prompt, then the sampled text piece by piece."
+    check_device(args.parser, args.device)
+    pieces = generate_text(args.run_dir, args.prompt, args.max_new_tokens, args.temperature, args.top_k, args.seed, args.device)
+    try: first = next(pieces, "")  # a missing run or tokenizer fails here, before anything is printed
+    except (OSError, ValueError) as e: args.parser.error(str(e))
+    print(args.prompt + first, end="", flush=True)
+    for piece in pieces: print(piece, end="", flush=True)
+    print()
     return 0
 
 # %% ../nbs/08_cli.ipynb #dbc56440
@@ -283,10 +332,10 @@ def cmd_bench(args, argv: list[str]) -> int:
 
 # %% ../nbs/08_cli.ipynb #99d1b0ad
 def build_parser() -> CliParser:
-    "The `fibattn` parser with its four subcommands."
-    parser = CliParser(prog="fibattn", description="Fibonacci sparse attention: train, evaluate, run the suite, benchmark.")
+    "The `fibattn` parser with its five subcommands."
+    parser = CliParser(prog="fibattn", description="Fibonacci sparse attention: train, evaluate, sample, run the suite, benchmark.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
-    for add in (add_train_command, add_eval_command, add_suite_command, add_bench_command): add(commands)
+    for add in (add_train_command, add_eval_command, add_generate_command, add_suite_command, add_bench_command): add(commands)
     return parser
 
 

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import sysconfig
+import tempfile
 import time
 from dataclasses import dataclass, field
 from functools import cache
@@ -27,11 +28,13 @@ import torch
 from .runtime import progress_bar
 
 # %% auto #0
-__all__ = ['VAL_FRACTION', 'TEXT_SUFFIXES', 'EXCLUDED_DIRS', 'PG_BOOKS_ENV', 'EOT', 'TOKENIZER_CHARS', 'TOKENIZER_SETTINGS',
-           'BATCH_CHARS', 'FORMAT_VERSION', 'require_data_extra', 'split_of', 'iter_documents', 'Corpus', 'file_corpus',
-           'stdlib_corpus', 'pg_books_dir', 'pg_books_corpus', 'local_corpus', 'hf_corpus', 'resolve_source',
-           'cap_documents', 'check_vocab_size', 'train_tokenizer', 'load_tokenizer', 'encode_documents', 'TokenData',
-           'load_token_data', 'cache_key', 'find_cached', 'prepare_data', 'get_batch']
+__all__ = ['VAL_FRACTION', 'TEXT_SUFFIXES', 'DATA_FORMS', 'ENCODING_ERRORS', 'EXCLUDED_DIRS', 'PG_BOOKS_ENV', 'EOT',
+           'TOKENIZER_CHARS', 'TOKENIZER_SETTINGS', 'BATCH_CHARS', 'FORMAT_VERSION', 'SPLITS', 'SOURCE_OPTIONS',
+           'require_data_extra', 'split_of', 'check_encoding_errors', 'iter_documents', 'Corpus', 'file_corpus',
+           'stdlib_corpus', 'pg_books_dir', 'pg_books_corpus', 'held_out_tail', 'single_file_corpus', 'local_corpus',
+           'hf_corpus', 'resolve_source', 'absolute_source', 'cap_documents', 'check_vocab_size', 'train_tokenizer',
+           'load_tokenizer', 'encode_documents', 'TokenData', 'load_token_data', 'cache_key', 'find_cached',
+           'prepare_data', 'source_tokens', 'get_batch']
 
 # %% ../nbs/05_data.ipynb #09333d50
 def require_data_extra(module: str, # name of the module to import, e.g. "tokenizers"
@@ -53,6 +56,16 @@ def split_of(name: str, # stable name of a document, e.g. a relative path
 
 # %% ../nbs/05_data.ipynb #6b7abf7e
 TEXT_SUFFIXES = (".txt", ".md", ".py", ".json", ".jsonl")
+DATA_FORMS = ("'stdlib' (Python's standard library, offline), 'pg_books' (public-domain books, see 05_data), "
+              "'hf:NAME' (a Hugging Face dataset, e.g. hf:deepmind/pg19), or a local .txt/.md/.py/.json/.jsonl file "
+              "(optionally .gz), folder or glob; a single file holds out the tail of its text for validation")  # for --help
+ENCODING_ERRORS = ("strict", "replace")
+
+def check_encoding_errors(encoding_errors: str) -> str:
+    "`encoding_errors` if it is 'strict' or 'replace', else a ValueError naming it."
+    if encoding_errors not in ENCODING_ERRORS:
+        raise ValueError(f"encoding_errors: must be one of {ENCODING_ERRORS}, got {encoding_errors!r}")
+    return encoding_errors
 
 def _kind(path: Path) -> str:
     "The suffix that says how to read `path`, looking through a trailing .gz."
@@ -71,16 +84,22 @@ def _json_records(f, kind: str) -> Iterator[dict]:
 def iter_documents(path: Path, # a text or JSON(-lines) file, optionally .gz
                    name: str, # the document name (relative path); records get `name#i`
                    text_field: str = "text", # field holding the text of a JSON record
+                   encoding_errors: str = "strict", # "strict": bytes that are not UTF-8 are an error; "replace": U+FFFD
                   ) -> Iterator[tuple[str, str]]:
     "Yield `(name, text)` for each document in one file."
     path, kind = Path(path), _kind(Path(path))
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as f:
-        if kind not in (".json", ".jsonl"): yield name, f.read(); return
-        for i, record in enumerate(_json_records(f, kind)):
-            if text_field not in record:
-                raise ValueError(f"text_field: {path} has a record without the field {text_field!r}")
-            yield f"{name}#{i}", record[text_field]
+    try:
+        with opener(path, "rt", encoding="utf-8", errors=check_encoding_errors(encoding_errors)) as f:
+            if kind not in (".json", ".jsonl"): yield name, f.read(); return
+            for i, record in enumerate(_json_records(f, kind)):
+                if text_field not in record:
+                    raise ValueError(f"text_field: {path} has a record without the field {text_field!r}")
+                yield f"{name}#{i}", record[text_field]
+    except UnicodeDecodeError as e:
+        bad = e.object[e.start:e.start + 1].hex()
+        raise ValueError(f"{path}: not UTF-8 text (byte 0x{bad}); convert it to UTF-8, "
+                         "or pass encoding_errors='replace' (fibattn: --data-options encoding_errors=replace)") from None
 
 # %% ../nbs/05_data.ipynb #f6ae2347
 @dataclass
@@ -89,6 +108,7 @@ class Corpus:
     name: str  # short name, the start of the cache key
     identity: dict  # JSON-able description of the content (file names and sizes, dataset name, options)
     documents: Callable[[str], Iterable[str]]  # split ('train' | 'validation') -> texts
+    note: str = ""  # how the split was made, when the user should be told (printed by `prepare_data`)
 
 # %% ../nbs/05_data.ipynb #46c8f7b5
 def file_corpus(name: str, # short name of the corpus
@@ -97,16 +117,22 @@ def file_corpus(name: str, # short name of the corpus
                 named_splits: dict[str, list[str]] | None = None, # split -> files, if the files come split
                 text_field: str = "text", # field holding the text of a JSON record
                 val_fraction: float = VAL_FRACTION, # share of documents sent to validation without named_splits
+                encoding_errors: str = "strict", # see `iter_documents`
                ) -> Corpus:
     "A corpus of files under `root`: split by file when `named_splits` is given, else per document by hash."
     root = Path(root)
     def documents(split):
         for rel in (named_splits[split] if named_splits else files):
-            for doc_name, text in iter_documents(root / rel, rel, text_field):
+            for doc_name, text in iter_documents(root / rel, rel, text_field, encoding_errors):
                 if named_splits or split_of(doc_name, val_fraction) == split: yield text
     sizes = [(rel, (root / rel).stat().st_size) for rel in files]
-    identity = dict(files=sizes, named_splits=named_splits, text_field=text_field, val_fraction=val_fraction)
+    identity = dict(files=sizes, named_splits=named_splits, text_field=text_field, val_fraction=val_fraction,
+                    **_errors_identity(encoding_errors))
     return Corpus(name, identity, documents)
+
+def _errors_identity(encoding_errors: str) -> dict:
+    "The identity entry of a non-default `encoding_errors` (none for 'strict', so existing cache keys stay)."
+    return {} if check_encoding_errors(encoding_errors) == "strict" else dict(encoding_errors=encoding_errors)
 
 # %% ../nbs/05_data.ipynb #ff8f60ac
 EXCLUDED_DIRS = frozenset({"test", "tests", "idle_test", "site-packages", "dist-packages", "__pycache__"})
@@ -170,20 +196,56 @@ def _local_files(source: str) -> tuple[Path, list[str]]:
     return root, files
 
 # %% ../nbs/05_data.ipynb #18b961e9
+def _tail_start(text: str, val_fraction: float) -> int:
+    "Where the last `val_fraction` of `text` starts: at the first line start from that point, else the point."
+    target = min(len(text) - 1, max(1, round(len(text) * (1 - val_fraction))))
+    line = text.find("\n", target - 1) + 1
+    return line if 0 < line < len(text) else target
+
+def held_out_tail(docs: list[str], # the documents of one file, in order
+                  val_fraction: float = VAL_FRACTION, # share of the characters held out
+                 ) -> tuple[list[str], list[str]]:
+    "Train and validation documents: the last `val_fraction` of the characters, whole documents when there are several."
+    if sum(map(len, docs)) < 2: raise ValueError("source: too little text to hold out a validation part")
+    if len(docs) == 1:
+        cut = _tail_start(docs[0], val_fraction)
+        return [docs[0][:cut]], [docs[0][cut:]]
+    total, held, k = sum(map(len, docs)), 0, 0
+    while k < len(docs) - 1 and held < val_fraction * total: k += 1; held += len(docs[-k])
+    return docs[:-k], docs[-k:]
+
+def _slug(text: str) -> str: return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")[:32] or "local"
+
+def single_file_corpus(path: str | Path, # one text or JSON(-lines) file
+                       text_field: str = "text", # field holding the text of a JSON record
+                       val_fraction: float = VAL_FRACTION, # share of the text held out for validation
+                       encoding_errors: str = "strict", # see `iter_documents`
+                      ) -> Corpus:
+    "One file without a split of its own: its last `val_fraction` of text is the validation split."
+    path = Path(path)
+    def documents(split):
+        docs = [text for _, text in iter_documents(path, path.name, text_field, encoding_errors)]
+        yield from held_out_tail(docs, val_fraction)[split == "validation"]
+    identity = dict(files=[(path.name, path.stat().st_size)], held_out="tail", text_field=text_field,
+                    val_fraction=val_fraction, **_errors_identity(encoding_errors))
+    note = f"{path.name}: a single file; its last {val_fraction:.0%} of text is held out for validation"
+    return Corpus(_slug(Path(path.stem).stem), identity, documents, note)
+
 def local_corpus(source: str, # a folder, a file or a glob pattern
                  text_field: str = "text", # field holding the text of a JSON record
                  max_train_files: int | None = None, # keep only the first training files
                  val_fraction: float = VAL_FRACTION, # share sent to validation when files are not named by split
+                 encoding_errors: str = "strict", # see `iter_documents`
                 ) -> Corpus:
-    "Local text/JSON files; split by file names (train*/val*) when they say, else per document by hash."
+    "Local text/JSON files; split by file names (train*/val*) when they say, else per document by hash (one file: its tail)."
     root, files = _local_files(str(source))
+    if len(files) == 1: return single_file_corpus(root / files[0], text_field, val_fraction, encoding_errors)
     train = [f for f in files if _TRAIN_NAME.match(Path(f).name)][:max_train_files]
     val = [f for f in files if _VAL_NAME.match(Path(f).name)]
     named = dict(train=train, validation=val) if train and val else None
     if named: files = train + val
     else: files = files[:max_train_files]
-    name = re.sub(r"[^A-Za-z0-9]+", "_", root.resolve().name).strip("_")[:32] or "local"
-    return file_corpus(name, root, files, named, text_field, val_fraction)
+    return file_corpus(_slug(root.resolve().name), root, files, named, text_field, val_fraction, encoding_errors)
 
 # %% ../nbs/05_data.ipynb #07588b25
 def _rows(dataset, text_field: str) -> Iterator[str]:
@@ -216,13 +278,24 @@ def resolve_source(source: str = "stdlib", # 'stdlib' | 'pg_books' | 'hf:NAME' |
                    max_train_files: int | None = None, # keep only the first training files (pg_books, local)
                    val_fraction: float = VAL_FRACTION, # share held out when a source has no split of its own
                    hf_kwargs: dict | None = None, # more arguments for `datasets.load_dataset`
+                   encoding_errors: str = "strict", # local files: see `iter_documents`
                   ) -> Corpus:
     "The `Corpus` a source name stands for."
     source = str(source)
     if source == "stdlib": return stdlib_corpus(val_fraction)
     if source == "pg_books": return pg_books_corpus(path, max_train_files)
     if source.startswith("hf:"): return hf_corpus(source[3:], text_field, val_fraction, hf_kwargs)
-    return local_corpus(source, text_field, max_train_files, val_fraction)
+    return local_corpus(source, text_field, max_train_files, val_fraction, encoding_errors)
+
+# %% ../nbs/05_data.ipynb #bff2f704
+def absolute_source(source: str, # a source as given: 'stdlib' | 'pg_books' | 'hf:NAME' | a local path or glob
+                    options: dict | None = None, # its `prepare_data` options (a `path` among them is made absolute too)
+                   ) -> tuple[str, dict]:
+    "`source` and `options` with local paths made absolute (named sources stay as they are)."
+    source, options = str(source), dict(options or {})
+    if options.get("path") is not None: options["path"] = os.path.abspath(options["path"])
+    named = source in ("stdlib", "pg_books") or source.startswith("hf:")
+    return (source if named else os.path.abspath(source)), options
 
 # %% ../nbs/05_data.ipynb #a9efb6b1
 def cap_documents(docs: Iterable[str], # documents
@@ -350,6 +423,9 @@ def _build(corpus: Corpus, settings: dict, folder: Path, progress: bool) -> Path
     except OSError: shutil.rmtree(tmp)  # another process finished the same key first
     return folder
 
+_EMPTY_HINT = {"train": "", "validation": " (every document hashed to train: give more documents, a larger "
+                                        "val_fraction, or files named train*/val*)"}
+
 def _write_tokens(corpus: Corpus, settings: dict, tmp: Path, progress: bool, start: float):
     "Train the tokenizer, tokenize both splits and write meta.json, all into `tmp`."
     caps = dict(max_docs=settings["max_docs"], max_chars=settings["max_chars"])
@@ -361,9 +437,9 @@ def _write_tokens(corpus: Corpus, settings: dict, tmp: Path, progress: bool, sta
         docs = cap_documents(corpus.documents(split), **caps)
         counts[split] = encode_documents(tokenizer, docs, tmp / file, eot_id, settings["max_tokens"], progress,
                                          f"{corpus.name} {split}")
-        if counts[split][0] == 0: raise ValueError(f"source: {corpus.name} has no {split} text")
+        if counts[split][0] == 0: raise ValueError(f"source: {corpus.name} has no {split} text{_EMPTY_HINT[split]}")
     sizes = {f"{split}_{what}": n for split, ns in counts.items() for what, n in zip(("tokens", "docs"), ns)}
-    meta = dict(settings, corpus=corpus.identity, name=corpus.name, eot_id=eot_id, tokenizer_vocab=tokenizer.get_vocab_size(),
+    meta = dict(settings, corpus=corpus.identity, name=corpus.name, note=corpus.note, eot_id=eot_id, tokenizer_vocab=tokenizer.get_vocab_size(),
                 seconds=round(time.perf_counter() - start, 1), **sizes)
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
 
@@ -394,19 +470,21 @@ def prepare_data(source: str = "stdlib", # 'stdlib' | 'pg_books' | 'hf:NAME' | a
                  val_fraction: float = VAL_FRACTION, # share held out when a source has no split of its own
                  tokenizer_chars: int | None = TOKENIZER_CHARS, # characters the BPE merges are learned from, at most
                  hf_kwargs: dict | None = None, # more arguments for `datasets.load_dataset`
+                 encoding_errors: str = "strict", # local files that are not UTF-8: "strict" (an error) or "replace"
                 ) -> TokenData:
     "Tokenize a text source into cached uint16 train/validation streams (built once, then loaded)."
     check_vocab_size(vocab_size)
     settings = dict(vocab_size=vocab_size, max_tokens=max_tokens, max_docs=max_docs, max_chars=max_chars,
                     tokenizer_chars=tokenizer_chars, tokenizer=TOKENIZER_SETTINGS, version=FORMAT_VERSION)
     request = _jsonable(dict(source=str(source), max_train_files=max_train_files, text_field=text_field,
-                             val_fraction=val_fraction, hf_kwargs=hf_kwargs, **settings))
-    try: corpus = resolve_source(str(source), path, text_field, max_train_files, val_fraction, hf_kwargs)
+                             val_fraction=val_fraction, hf_kwargs=hf_kwargs, **_errors_identity(encoding_errors), **settings))
+    try: corpus = resolve_source(str(source), path, text_field, max_train_files, val_fraction, hf_kwargs, encoding_errors)
     except FileNotFoundError:
         if (found := find_cached(cache_dir, request)) is None: raise
         if progress: print(f"{source}: text not found here; using the cache built from it, {found}")
         return load_token_data(found)
     folder = Path(cache_dir) / cache_key(corpus, settings)
+    if progress and corpus.note: print(corpus.note)
     if not (folder / "meta.json").exists():
         _build(corpus, dict(settings, request=request), folder, progress)
         if progress: _summary(load_token_data(folder).meta, folder)
@@ -416,6 +494,32 @@ def _summary(meta: dict, folder: Path):
     "Print what a build produced."
     print(f"{folder}: {meta['train_tokens']:,} train / {meta['validation_tokens']:,} validation tokens "
           f"({meta['train_docs']:,} / {meta['validation_docs']:,} documents) in {meta['seconds']:.1f} s")
+
+# %% ../nbs/05_data.ipynb #fe1e96ec
+SPLITS = ("validation", "train", "all")
+SOURCE_OPTIONS = ("path", "text_field", "max_train_files", "max_docs", "max_chars", "val_fraction", "hf_kwargs",
+                  "encoding_errors")  # the `prepare_data` options that choose and read the text
+
+def source_tokens(source: str, # 'stdlib' | 'pg_books' | 'hf:NAME' | a local folder, file or glob
+                  tokenizer, # a `tokenizers.Tokenizer` with <|endoftext|> (e.g. a run's)
+                  split: str = "all", # "validation", "train", or "all" (both, train first)
+                  max_tokens: int | None = None, # stop after this many tokens
+                  progress: bool = True, # tqdm bar while tokenizing
+                  **options, # `prepare_data`'s source options: path, text_field, max_train_files, max_docs, ...
+                 ) -> tuple[np.ndarray, Corpus]:
+    "uint16 tokens of a source's `split` under `tokenizer`, each document followed by <|endoftext|>, and the corpus."
+    if split not in SPLITS: raise ValueError(f"split: must be one of {SPLITS}, got {split!r}")
+    if unknown := sorted(set(options) - set(SOURCE_OPTIONS)):
+        raise ValueError(f"options: unknown {unknown[0]!r} (choose from {', '.join(SOURCE_OPTIONS)})")
+    corpus = resolve_source(str(source), **{k: v for k, v in options.items() if k not in ("max_docs", "max_chars")})
+    caps = dict(max_docs=options.get("max_docs"), max_chars=options.get("max_chars"))
+    docs = (d for s in (("train", "validation") if split == "all" else (split,)) for d in cap_documents(corpus.documents(s), **caps))
+    if (eot_id := tokenizer.token_to_id(EOT)) is None: raise ValueError(f"tokenizer: has no {EOT} token")
+    with tempfile.TemporaryDirectory() as tmp:
+        n, _ = encode_documents(tokenizer, docs, Path(tmp) / "tokens.bin", eot_id, max_tokens, progress, f"{corpus.name} {split}")
+        tokens = np.fromfile(Path(tmp) / "tokens.bin", dtype=np.uint16)
+    if n == 0: raise ValueError(f"source: {corpus.name} has no {split} text")
+    return tokens, corpus
 
 # %% ../nbs/05_data.ipynb #a2c6fbb1
 def get_batch(tokens: np.ndarray, # 1-D token stream (e.g. `TokenData.train`)

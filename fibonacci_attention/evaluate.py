@@ -16,16 +16,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import load_token_data
+from .data import SOURCE_OPTIONS, load_token_data, load_tokenizer, source_tokens
 from .checkpoint import load_checkpoint, write_json
 from .model import GPT, GPTConfig
-from .runtime import DistEnv, autocast, device_name, model_device, progress_bar, resolve_device
-from .train import TrainConfig, load_data
+from .runtime import autocast, device_name, model_device, progress_bar, resolve_device
+from .train import TrainConfig
 
 # %% auto #0
 __all__ = ['window_starts', 'window_batches', 'EvalOutOfMemory', 'token_nll', 'position_nll', 'perplexity', 'bucket_means',
-           'per_position_loss', 'latency', 'eval_lengths', 'window_cap', 'load_run', 'validation_tokens',
-           'score_lengths', 'run_summary', 'evaluate_run']
+           'per_position_loss', 'latency', 'eval_lengths', 'window_cap', 'load_run', 'run_tokenizer',
+           'validation_tokens', 'score_lengths', 'run_summary', 'evaluate_run', 'score_source']
 
 # %% ../nbs/07_evaluate.ipynb #c4ee27dd
 def window_starts(
@@ -214,14 +214,32 @@ def load_run(
     return model.to(device).eval(), info, {"step": ckpt["step"], "max_steps": info["max_steps"]}
 
 
-def validation_tokens(info: dict, device: torch.device) -> np.ndarray:
-    "The validation stream the run was trained beside: its data cache when present, else prepared again."
-    cached = Path(info["tokenizer_path"]).parent
-    if (cached / "meta.json").exists(): data = load_token_data(cached)
-    else: data = load_data(TrainConfig(**{**info["train"], "progress": False}), DistEnv(device=device))
-    if data.key != info["tokenizer_key"]:
-        raise ValueError(f"the data now has tokenizer {data.key!r}, the run was trained with {info['tokenizer_key']!r}")
-    return data.val
+def run_tokenizer(run_dir: str | Path, # a run directory
+                  info: dict, # its config.json
+                 ):
+    "The run's `tokenizers.Tokenizer`: its copy in the run directory (older runs: the path config.json names)."
+    path = Path(run_dir) / info["tokenizer_path"]  # an absolute tokenizer_path stays itself
+    if not path.exists(): path = Path(info["tokenizer_path"])  # runs before tokenizer.json was copied: relative to the cwd
+    if not path.exists(): raise FileNotFoundError(f"run_dir: {run_dir} has no tokenizer.json (and {path} does not exist)")
+    return load_tokenizer(path)
+
+
+def validation_tokens(info: dict, # config.json of the run
+                      run_dir: str | Path, # the run directory
+                      progress: bool = False, # progress bar when tokenizing again
+                     ) -> np.ndarray:
+    "The validation stream the run was trained beside: its data cache when found, else the source's split under the run's tokenizer."
+    data = info.get("data", {})
+    for cached in (data.get("cache"), Path(info["tokenizer_path"]).parent):  # absolute; older runs: relative to the cwd
+        if cached and (Path(cached) / "meta.json").exists():
+            tokens = load_token_data(cached)
+            if tokens.key != info["tokenizer_key"]:
+                raise ValueError(f"the data now has tokenizer {tokens.key!r}, the run was trained with {info['tokenizer_key']!r}")
+            return tokens.val
+    train = info["train"]
+    source, options = data.get("source", train["data"]), {**train.get("data_options", {}), **data.get("options", {})}
+    options = {k: v for k, v in options.items() if k in SOURCE_OPTIONS}  # tokenizer_chars shaped the tokenizer only
+    return source_tokens(source, run_tokenizer(run_dir, info), "validation", train.get("data_max_tokens"), progress, **options)[0]
 
 # %% ../nbs/07_evaluate.ipynb #f4d9f423
 def score_lengths(
@@ -272,11 +290,38 @@ def evaluate_run(
     if ckpt["step"] < ckpt["max_steps"]:
         warnings.warn(f"{run_dir}: evaluating the checkpoint of step {ckpt['step']} of {ckpt['max_steps']} (unfinished run)")
     lengths = eval_lengths(model.cfg.ctx_len, factors)
-    scores = score_lengths(model, validation_tokens(info, device), lengths, batch_size, max_windows, max_tokens,
+    scores = score_lengths(model, validation_tokens(info, run_dir, progress), lengths, batch_size, max_windows, max_tokens,
                            n_buckets, progress)
     result = {**run_summary(run_dir, model, info, ckpt), "device": device_name(device), "threads": torch.get_num_threads(),
               "eval_lengths": lengths, **scores, "latency_ms": latency(model, latency_batch, model.cfg.ctx_len, latency_repeats),
               "latency": {"batch": latency_batch, "length": model.cfg.ctx_len, "repeats": latency_repeats}}
     result["seconds"] = time.perf_counter() - t0
     if write: write_json(result, Path(run_dir) / "eval.json")
+    return result
+
+# %% ../nbs/07_evaluate.ipynb #c2f7e8b6
+def score_source(
+    run_dir: str | Path,  # a run directory written by `train.train`
+    source: str,  # 'stdlib' | 'pg_books' | 'hf:NAME' | a local folder, file or glob
+    split: str = "all",  # "all" of the text, or its "validation" / "train" split
+    factors=(1, 2, 4),  # evaluation lengths as multiples of the training context
+    batch_size: int = 8,  # windows per forward pass
+    max_windows: int | None = None,  # cap on windows of the longest length
+    max_tokens: int | None = None,  # cap on scored tokens per length
+    n_buckets: int = 16,  # position buckets of the per-position loss
+    device: str = "auto",  # "auto": CUDA when available, else CPU
+    progress: bool = True,  # progress bars
+    write: bool = True,  # write run_dir/eval_<name>.json
+    **data_options,  # source options of `prepare_data`: path, text_field, max_docs, max_chars, encoding_errors, ...
+) -> dict:
+    "Perplexity of a run on the text of `source` at each factor of its context, and loss by position."
+    t0, device = time.perf_counter(), resolve_device(device)
+    model, info, ckpt = load_run(run_dir, device)
+    tokens, corpus = source_tokens(source, run_tokenizer(run_dir, info), split, None, progress, **data_options)
+    lengths = eval_lengths(model.cfg.ctx_len, factors)
+    scores = score_lengths(model, tokens, lengths, batch_size, max_windows, max_tokens, n_buckets, progress)
+    result = {**run_summary(run_dir, model, info, ckpt), "device": device_name(device), "eval_lengths": lengths,
+              "data": {"source": str(source), "split": split, "name": corpus.name, "tokens": len(tokens)}, **scores}
+    result["seconds"] = time.perf_counter() - t0
+    if write: write_json(result, Path(run_dir) / f"eval_{corpus.name}.json")
     return result

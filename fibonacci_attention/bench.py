@@ -131,17 +131,9 @@ def _format_check(row):
 
 # %% ../nbs/02c_bench.ipynb #5a245dfe
 def flex_for(offsets, n, device="cuda"):
-    "A compiled FlexAttention call (q, k, v) -> o with the offset mask of `offsets` (1-D integers)."
-    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
-    allowed = torch.zeros(n + 1, dtype=torch.bool, device=device)
-    allowed[torch.as_tensor([d for d in offsets if d < n], device=device, dtype=torch.long)] = True
-    def offset_mask(b, h, q_idx, kv_idx):
-        dist = q_idx - kv_idx
-        return (dist >= 0) & allowed[dist.clamp(0, n)]
-    try: block_mask = create_block_mask(offset_mask, None, None, n, n, device=device, _compile=True)
-    except TypeError: block_mask = create_block_mask(offset_mask, None, None, n, n, device=device)
-    compiled = torch.compile(flex_attention, dynamic=False)
-    return lambda q, k, v: compiled(q, k, v, block_mask=block_mask, enable_gqa=q.shape[1] != k.shape[1])
+    "A compiled FlexAttention call (q, k, v) -> o with the mask of `offsets` (`flex.flex_attention_fn`, `03a_flex`)."
+    from fibonacci_attention.flex import flex_attention_fn
+    return flex_attention_fn(offsets, n, device=device, compile=True)
 
 def sdpa_causal(q, k, v):
     "Dense causal attention (all N²/2 pairs)."

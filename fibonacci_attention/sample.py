@@ -12,7 +12,6 @@ import torch
 
 from .data import EOT
 from .evaluate import load_run, run_tokenizer
-from .model import sample_next
 from .runtime import autocast, model_device, resolve_device
 
 # %% auto #0
@@ -32,13 +31,9 @@ def stream_tokens(model, # a `GPT` in eval mode
     if max_new_tokens < 0: raise ValueError(f"max_new_tokens: must be >= 0, got {max_new_tokens}")
     if top_k is not None and top_k < 1: raise ValueError(f"top_k: must be >= 1, got {top_k}")
     if seed is not None: torch.manual_seed(seed)
-    device, caches = model_device(model), [None] * len(model.blocks)
-    with autocast(device):
-        logits = model._step_model(torch.tensor([prompt], device=device), caches)
-        for i in range(max_new_tokens):
-            token = sample_next(logits, temperature, top_k)  # (1, 1)
-            yield int(token)
-            if i + 1 < max_new_tokens: logits = model._step_model(token, caches)
+    device = model_device(model)
+    with autocast(device):  # `GPT.stream`: the prompt once, then one cached step per token (a CUDA graph on the GPU)
+        for token in model.stream(torch.tensor([prompt], device=device), max_new_tokens, temperature, top_k): yield int(token)
 
 # %% ../nbs/07b_sample.ipynb #d995041d
 def stream_text(tokenizer, # a `tokenizers.Tokenizer`

@@ -80,7 +80,7 @@ def schedule_alphas(schedule:str,       # "fixed", "stagger", "coprime" or "lear
                     alpha_min:float=1.0, # first stagger value
                     alpha_max:float=2.0, # stagger end point (excluded: the last layer gets max - (max-min)/L)
                    ) -> list:
-    "One alpha per layer, following `schedule` (SPEC 2)."
+    "One alpha per layer, following `schedule` (the table above)."
     _check_choice("schedule", schedule, SCHEDULES)
     if not (isinstance(n_layers, (int, np.integer)) and n_layers >= 1): raise ValueError(f"n_layers must be an integer >= 1, got {n_layers!r}")
     for name, a in (("alpha0", alpha0), ("alpha_min", alpha_min), ("alpha_max", alpha_max)):

@@ -7,8 +7,9 @@ __all__ = ['COPY_BYTES_PER_S', 'KERNEL_SHAPES', 'SWEEP_CONFIGS', 'PASS_CONFIGS',
            'BENCHES', 'attended_pairs', 'work_counts', 'rel_error', 'kernel_attention', 'case_offsets', 'check_case',
            'check_grid', 'flex_for', 'sdpa_causal', 'bench_offsets', 'graphed', 'time_pair', 'bench_shape',
            'bench_kernels', 'write_csv', 'tuning_cases', 'sweep_configs', 'compare_split', 'cuda_kernel_ms',
-           'kernel_times', 'backward_breakdown', 'train_throughput', 'inference_latency', 'bench_models',
-           'decode_token_ms', 'bench_decode', 'decode_benchmark', 'bench_parser', 'run_bench', 'summarize']
+           'kernel_times', 'backward_breakdown', 'train_throughput', 'inference_latency', 'bench_models', 'gpu_time_ms',
+           'latency_table', 'decode_token_ms', 'bench_decode', 'decode_benchmark', 'bench_parser', 'run_bench',
+           'summarize']
 
 # %% ../nbs/02c_bench.ipynb #4514638b
 import argparse
@@ -396,6 +397,46 @@ def bench_models(out, kinds=KINDS, shapes=MODEL_SHAPES, modes=MODES, latency_bat
                 write_csv(rows, out)
     return rows
 
+# %% ../nbs/02c_bench.ipynb #332fdf72
+def gpu_time_ms(model, batch:int, length:int, repeats:int=5) -> float | None:
+    "GPU-busy milliseconds of one forward: the summed duration of every kernel it launches (None off CUDA)."
+    from fibonacci_attention.runtime import autocast, model_device
+    device = model_device(model)
+    if device.type != "cuda": return None
+    idx = torch.randint(0, model.cfg.vocab_size, (batch, length), device=device)
+    with torch.no_grad(), autocast(device):
+        return sum(cuda_kernel_ms(lambda: model(idx), repeats).values())
+
+# %% ../nbs/02c_bench.ipynb #ec295d3e
+def _interquartile(values) -> float:
+    "Distance between the first and third quartiles (0 for fewer than two values)."
+    if len(values) < 2: return 0.0
+    q1, _, q3 = statistics.quantiles(values, n=4)
+    return q3 - q1
+
+def latency_table(preset:str="small", kinds=KINDS, batches=(8, 64), length:int=None, rounds:int=5, repeats:int=10,
+                  device:str=None) -> list:
+    "Forward latency (ms, median of `rounds` × `repeats` forwards) of each kind and batch size, in this one process."
+    from fibonacci_attention.evaluate import latency
+    from fibonacci_attention.model import GPT, get_config
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    models = {}
+    for kind in kinds:
+        torch.manual_seed(0)
+        models[kind] = GPT(get_config(preset, attention=kind)).to(device).eval()
+    length = length or next(iter(models.values())).cfg.ctx_len
+    name = torch.cuda.get_device_name() if device.startswith("cuda") else "cpu"
+    rows = []
+    for batch in batches:
+        times = {kind: [] for kind in kinds}
+        for _ in range(rounds):
+            for kind, model in models.items():
+                times[kind] += latency(model, batch=batch, length=length, repeats=repeats, raw=True)
+        rows += [dict(kind=kind, preset=preset, batch=batch, length=length, latency_ms=statistics.median(t),
+                      spread_ms=_interquartile(t), gpu_ms=gpu_time_ms(models[kind], batch, length), timed=len(t),
+                      device=name) for kind, t in times.items()]
+    return rows
+
 # %% ../nbs/02c_bench.ipynb #11c52e62
 def decode_token_ms(kind:str, history:int, new_tokens:int=64, cuda_graph:bool=True, preset:str="small", batch:int=1,
                     device="cuda") -> dict:
@@ -477,7 +518,7 @@ def decode_benchmark(history_lengths=(4096, 131072),  # histories to compare (th
     return rows
 
 # %% ../nbs/02c_bench.ipynb #e2c73df0
-BENCHES = ("check", "kernels", "sweep", "breakdown", "models", "decode")
+BENCHES = ("check", "kernels", "sweep", "breakdown", "models", "decode", "latency")
 
 def bench_parser() -> argparse.ArgumentParser:
     "Arguments of `fibattn bench`."
@@ -519,6 +560,8 @@ def run_bench(argv=None) -> int:
         elif what == "decode":
             bench_decode(out / "decode_model.csv", args.kinds)
             write_csv(decode_benchmark(), out / "decode_bench.csv")
+        elif what == "latency":
+            (out / "latency.json").write_text(json.dumps(latency_table(kinds=args.kinds), indent=1))
     return 1 if failed else 0
 
 # %% ../nbs/02c_bench.ipynb #a5dd616f

@@ -13,12 +13,10 @@ import multiprocessing
 import os
 import shutil
 import signal
-import statistics
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import torch
 
 from .checkpoint import atomic_write, write_json
 from .evaluate import evaluate_run
@@ -28,8 +26,7 @@ from .train import RUNTIME_FIELDS, TrainConfig, config_dict, load_data, train
 # %% auto #0
 __all__ = ['SUITES', 'SuitePreset', 'suite_configs', 'suite_eval_kwargs', 'recipe_of', 'results_path', 'finished',
            'load_finished', 'suite_row', 'train_and_evaluate', 'claim', 'clear_claims', 'run_worker', 'stop_at',
-           'launch', 'folder_rows', 'ppl_keys', 'table_columns', 'format_table', 'write_summary_csv', 'plot_suite',
-           'gpu_time_ms', 'latency_table']
+           'launch', 'folder_rows', 'ppl_keys', 'table_columns', 'format_table', 'write_summary_csv', 'plot_suite']
 
 # %% ../nbs/07a_suite.ipynb #9af0bbbb
 @dataclass(frozen=True)
@@ -276,44 +273,3 @@ def plot_suite(
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1)); ax.grid(alpha=0.3)
     atomic_write(path, lambda f: fig.savefig(f, format=Path(path).suffix[1:], dpi=120))
     return Path(path)
-
-# %% ../nbs/07a_suite.ipynb #7fed13f5
-def gpu_time_ms(model, batch:int, length:int, repeats:int=5) -> float | None:
-    "GPU-busy milliseconds of one forward: the summed duration of every kernel it launches (None off CUDA)."
-    from fibonacci_attention.bench import cuda_kernel_ms
-    from fibonacci_attention.runtime import autocast, model_device
-    device = model_device(model)
-    if device.type != "cuda": return None
-    idx = torch.randint(0, model.cfg.vocab_size, (batch, length), device=device)
-    with torch.no_grad(), autocast(device):
-        return sum(cuda_kernel_ms(lambda: model(idx), repeats).values())
-
-# %% ../nbs/07a_suite.ipynb #187ef387
-def _interquartile(values) -> float:
-    "Distance between the first and third quartiles (0 for fewer than two values)."
-    if len(values) < 2: return 0.0
-    q1, _, q3 = statistics.quantiles(values, n=4)
-    return q3 - q1
-
-def latency_table(preset:str="small", kinds=KINDS, batches=(8, 64), length:int=None, rounds:int=5, repeats:int=10,
-                  device:str=None) -> list:
-    "Forward latency (ms, median of `rounds` × `repeats` forwards) of each kind and batch size, in this one process."
-    from fibonacci_attention.evaluate import latency
-    from fibonacci_attention.model import GPT, get_config
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    models = {}
-    for kind in kinds:
-        torch.manual_seed(0)
-        models[kind] = GPT(get_config(preset, attention=kind)).to(device).eval()
-    length = length or next(iter(models.values())).cfg.ctx_len
-    name = torch.cuda.get_device_name() if device.startswith("cuda") else "cpu"
-    rows = []
-    for batch in batches:
-        times = {kind: [] for kind in kinds}
-        for _ in range(rounds):
-            for kind, model in models.items():
-                times[kind] += latency(model, batch=batch, length=length, repeats=repeats, raw=True)
-        rows += [dict(kind=kind, preset=preset, batch=batch, length=length, latency_ms=statistics.median(t),
-                      spread_ms=_interquartile(t), gpu_ms=gpu_time_ms(models[kind], batch, length), timed=len(t),
-                      device=name) for kind, t in times.items()]
-    return rows

@@ -140,12 +140,8 @@ def _slots(pos:torch.Tensor, dist:torch.Tensor, capacity:int) -> torch.Tensor:
     return (pos - dist).clamp(min=0) % capacity
 
 # %% ../nbs/02b_decode.ipynb #a9164dab
-def decode_attention_torch(q:torch.Tensor,      # (B, H, 1, D) query at position cache.length - 1
-                           cache:RingKVCache,   # ring holding the keys/values up to that position
-                           offsets,             # sorted 1-D offsets or an [H, K] table; int or real
-                           scale:float=None,    # score scale; default 1/sqrt(head_dim)
-                          ) -> torch.Tensor:
-    "Newest token's sparse attention over the ring by an index gather, on any device; returns (B, H, 1, D)."
+def decode_attention_torch(q, cache, offsets, scale=None) -> torch.Tensor:
+    "`decode_attention` by an index gather in PyTorch, on any device: (B, H, 1, D)."
     table = check_decode_inputs(q, cache, offsets)                      # (H, K)
     (B, H, _, D), pos = q.shape, cache.pos - 1                         # the query's position, on the device
     scale = resolve_scale(scale, D)
@@ -215,12 +211,8 @@ def _decode_kernel(Q, K, V, OFFSETS, OUT, POS,              # pointers; OFFSETS 
     tl.store(OUT + b * stride_ob + h * stride_oh + offs_d * stride_od, out.to(OUT.dtype.element_ty), mask=d_ok)
 
 # %% ../nbs/02b_decode.ipynb #bf704c0a
-def decode_attention_triton(q:torch.Tensor,      # (B, H, 1, D) query at position cache.length - 1
-                            cache:RingKVCache,   # ring holding the keys/values up to that position
-                            offsets,             # sorted 1-D offsets or an [H, K] table; int or real
-                            scale:float=None,    # score scale; default 1/sqrt(head_dim)
-                           ) -> torch.Tensor:
-    "Newest token's sparse attention over the ring with the Triton kernel; returns (B, H, 1, D)."
+def decode_attention_triton(q, cache, offsets, scale=None) -> torch.Tensor:
+    "`decode_attention` by the Triton kernel (CUDA, or the CPU interpreter): (B, H, 1, D)."
     require_triton()
     table = check_decode_inputs(q, cache, offsets)                     # (H, K)
     if not q.is_cuda and not interpreting():
@@ -239,7 +231,7 @@ def decode_attention_triton(q:torch.Tensor,      # (B, H, 1, D) query at positio
 # %% ../nbs/02b_decode.ipynb #22109b22
 def decode_attention(q:torch.Tensor,      # (B, H, 1, D) query at position cache.length - 1 (call after append)
                      cache:RingKVCache,   # ring holding the keys/values up to that position
-                     offsets,             # sorted 1-D offsets or an [H, K] table; int or real
+                     offsets,             # sorted 1-D offsets, an [H, K] table (int or real), or a `SparsePattern`
                      scale:float=None,    # score scale; default 1/sqrt(head_dim)
                     ) -> torch.Tensor:
     "Sparse attention of the newest token over a ring KV cache; (B, H, 1, D). Triton on CUDA, PyTorch elsewhere."

@@ -102,12 +102,8 @@ def _attn_bwd_dkdv(Q, K, V, DO, DK, DV, DK_PART, DV_PART, LSE, DELTA, OFFS, sm_s
     kv_bh = tl.program_id(1)  # b * Hkv + hkv
     HKV = H // GROUP
     kv_slab = kv_bh.to(tl.int64) * N * HEAD_DIM
-    K += kv_slab
-    V += kv_slab
-    DK += kv_slab
-    DV += kv_slab
-    DK_PART += kv_slab
-    DV_PART += kv_slab
+    K, V, DK, DV = K + kv_slab, V + kv_slab, DK + kv_slab, DV + kv_slab
+    DK_PART, DV_PART = DK_PART + kv_slab, DV_PART + kv_slab
     n0, offs_n, offs_d, key_ok = _row_block(pid_n, N, BLOCK_N, BLOCK_D)
     k = _load_rows(K, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
     v = _load_rows(V, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)

@@ -444,10 +444,8 @@ def _stream(self: GPT, idx, # (B, T) prompt token ids
 
 def _generate(self: GPT, idx, # (B, T) prompt token ids
               max_new_tokens: int, # tokens to add
-              temperature: float = 1.0, # softmax temperature; <= 0 means greedy
-              top_k: int | None = None, # sample among the k most likely tokens
-              cuda_graph: bool | None = None): # replay each step from a CUDA graph; None: on CUDA
+              **sampling): # `stream`'s temperature, top_k and cuda_graph
     "`idx` followed by `max_new_tokens` sampled tokens: (B, T + max_new_tokens)."
-    return torch.cat([idx, *self.stream(idx, max_new_tokens, temperature, top_k, cuda_graph)], dim=1)
+    return torch.cat([idx, *self.stream(idx, max_new_tokens, **sampling)], dim=1)
 
 GPT.stream, GPT.generate = _stream, _generate

@@ -230,11 +230,8 @@ def gather_forward(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor,
     lse = torch.logsumexp(scores.detach().float().masked_fill(~allowed, float("-inf")), -1)
     return out.reshape(B, H, N, D), torch.where(allowed.any(-1), lse * LOG2E, 0.0)
 
-def attention_gather(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor,
-                     offsets,           # sorted offsets (1-D or [H, K]), int or real, or a `SparsePattern`
-                     scale:float=None,  # score scale; None -> 1/sqrt(head_dim)
-                    ) -> torch.Tensor:
-    "Sparse causal attention in `O(N·K)` extra memory, differentiable by autograd (q, k, v and real offsets)."
+def attention_gather(q, k, v, offsets, scale=None) -> torch.Tensor:
+    "`attention_reference`'s function in `O(N·K)` extra memory, differentiable by autograd (q, k, v and real offsets)."
     check_qkv(q, k, v)
     pattern = sparse_pattern(offsets, q.shape[1], q.device)
     return gather_forward(q, k, v, pattern, resolve_scale(scale, q.shape[-1]))[0]

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['HASH_KEY', 'atomic_write', 'write_json', 'remove_temporaries', 'CheckpointError', 'content_hash', 'save_checkpoint',
-           'load_checkpoint', 'checkpoint_paths', 'save_rotated', 'latest_checkpoint', 'rng_state', 'set_rng_state',
-           'append_jsonl', 'read_jsonl', 'truncate_metrics']
+           'load_checkpoint', 'checkpoint_paths', 'save_rotated', 'set_aside', 'latest_checkpoint', 'rng_state',
+           'set_rng_state', 'append_jsonl', 'read_jsonl', 'truncate_metrics']
 
 # %% ../nbs/05a_checkpoint.ipynb #0c4f487a
 import contextlib
@@ -100,10 +100,12 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     return ckpt
 
 # %% ../nbs/05a_checkpoint.ipynb #44291a12
+def _slot(run_dir, name: str, i: int) -> Path: return Path(run_dir) / (f"{name}.pt" if i == 0 else f"{name}.{i}.pt")
+
 def checkpoint_paths(run_dir, name: str = "ckpt") -> list:
     "The checkpoints in `run_dir`, newest first: `ckpt.pt`, then `ckpt.1.pt`, `ckpt.2.pt`, ..."
     numbered = {int(m[1]): p for p in Path(run_dir).glob(f"{name}.*.pt") if (m := re.fullmatch(rf"{name}\.(\d+)\.pt", p.name))}
-    newest = [Path(run_dir) / f"{name}.pt"] if (Path(run_dir) / f"{name}.pt").is_file() else []
+    newest = [_slot(run_dir, name, 0)] if _slot(run_dir, name, 0).is_file() else []
     return newest + [numbered[i] for i in sorted(numbered)]
 
 def save_rotated(state: dict,  # the checkpoint
@@ -112,20 +114,27 @@ def save_rotated(state: dict,  # the checkpoint
                  name: str = "ckpt",  # file name stem
                 ) -> Path:
     "Write `run_dir/ckpt.pt` atomically, shifting the previous ones to `ckpt.1.pt`, ...; only the newest `keep` stay."
-    slot = lambda i: Path(run_dir) / (f"{name}.pt" if i == 0 else f"{name}.{i}.pt")
     def shift():
         for i in range(keep - 2, -1, -1):
-            if slot(i).exists(): os.replace(slot(i), slot(i + 1))
-    save_checkpoint(state, slot(0), before_replace=shift)
+            if _slot(run_dir, name, i).exists(): os.replace(_slot(run_dir, name, i), _slot(run_dir, name, i + 1))
+    save_checkpoint(state, _slot(run_dir, name, 0), before_replace=shift)
     for old in checkpoint_paths(run_dir, name)[keep:]: old.unlink()
-    return slot(0)
+    return _slot(run_dir, name, 0)
+
+def set_aside(run_dir, bad: list, suffix: str, name: str = "ckpt") -> list:
+    "Rename each checkpoint in `bad` to `<file>.<suffix>`, renumber the others from `ckpt.pt` on; their paths, newest first."
+    for p in bad: os.replace(p, Path(p).with_name(f"{Path(p).name}.{suffix}"))
+    kept = checkpoint_paths(run_dir, name)
+    for i, p in enumerate(kept):  # oldest slots are filled last, so the order by name stays the order by age
+        if p != _slot(run_dir, name, i): os.replace(p, _slot(run_dir, name, i))
+    return [_slot(run_dir, name, i) for i in range(len(kept))]
 
 # %% ../nbs/05a_checkpoint.ipynb #3e8bb325
 def _stderr(message: str): print(message, file=sys.stderr, flush=True)
 
 def latest_checkpoint(run_dir,  # a run directory
                       name: str = "ckpt",  # file name stem
-                      set_aside: bool = False,  # rename each damaged checkpoint to *.damaged
+                      set_damaged_aside: bool = False,  # rename each damaged checkpoint to *.damaged (see `set_aside`)
                       report: Callable = _stderr,  # called with a one-line message per damaged checkpoint
                      ) -> Optional[tuple]:
     "(checkpoint, path) of the newest good checkpoint; None when there is none; CheckpointError when all are damaged."
@@ -133,10 +142,10 @@ def latest_checkpoint(run_dir,  # a run directory
     for path in checkpoint_paths(run_dir, name):
         try: ckpt = load_checkpoint(path)
         except CheckpointError as e: damaged.append((path, e)); continue
+        if damaged and set_damaged_aside: path = set_aside(run_dir, [p for p, _ in damaged], "damaged", name)[0]
         for bad, e in damaged:
-            moved = bad.with_name(bad.name + ".damaged")
-            if set_aside: os.replace(bad, moved)
-            report(f"{e}; using {path} (step {ckpt.get('step', '?')})" + (f"; the damaged file is now {moved}" if set_aside else ""))
+            aside = f"; the damaged file is now {bad}.damaged" if set_damaged_aside else ""
+            report(f"{e}; using the checkpoint of step {ckpt.get('step', '?')} ({path}){aside}")
         return ckpt, path
     if damaged: raise CheckpointError(f"no usable checkpoint in {run_dir}: " + "; ".join(str(e) for _, e in damaged))
     return None

@@ -20,17 +20,19 @@ import torch
 from .evaluate import EvalOutOfMemory, evaluate_run
 from .model import PRESETS, GPTConfig
 from .offsets import KINDS
-from .checkpoint import atomic_write, write_json
-from .train import (RUNTIME_FIELDS, TrainConfig, add_train_args, config_dict, config_from_args,
+from .checkpoint import CheckpointError, atomic_write, write_json
+from .runlock import RunLocked
+from .train import (RESTART_HELP, RUNTIME_FIELDS, TrainConfig, add_train_args, config_dict, config_from_args,
                                        run_name, train)
 
 # %% auto #0
-__all__ = ['SUITE_DEFAULTS', 'SUITE_FIELDS', 'CliParser', 'parse_value', 'parse_overrides', 'check_choice', 'expand_kinds',
-           'add_train_command', 'check_recipe_choices', 'interrupted', 'cmd_train', 'add_eval_arguments', 'eval_kwargs',
-           'add_eval_command', 'describe_eval', 'cmd_eval', 'add_suite_command', 'suite_recipe', 'suite_configs',
-           'recipe_of', 'results_path', 'load_finished', 'suite_row', 'train_and_evaluate', 'ppl_keys', 'table_columns',
-           'format_table', 'write_summary_csv', 'plot_suite', 'run_suite', 'folder_rows', 'suite_eval_kwargs',
-           'cmd_suite', 'add_bench_command', 'cmd_bench', 'build_parser', 'main']
+__all__ = ['RUN_FAILURES', 'SUITE_DEFAULTS', 'SUITE_FIELDS', 'CliParser', 'parse_value', 'parse_overrides', 'check_choice',
+           'expand_kinds', 'add_train_command', 'check_recipe_choices', 'interrupted', 'failed', 'cmd_train',
+           'add_eval_arguments', 'eval_kwargs', 'add_eval_command', 'describe_eval', 'cmd_eval', 'add_suite_command',
+           'suite_recipe', 'suite_configs', 'recipe_of', 'results_path', 'load_finished', 'suite_row',
+           'train_and_evaluate', 'ppl_keys', 'table_columns', 'format_table', 'write_summary_csv', 'plot_suite',
+           'run_suite', 'folder_rows', 'suite_eval_kwargs', 'cmd_suite', 'add_bench_command', 'cmd_bench',
+           'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #2d433238
 class CliParser(argparse.ArgumentParser):
@@ -82,6 +84,7 @@ def add_train_command(commands):
                             description="Train one model (train.train); the same command resumes an interrupted run.")
     add_train_args(p)
     p.add_argument("--out", dest="out_dir", help=argparse.SUPPRESS)  # short alias of --out-dir
+    p.add_argument("--restart", action="store_true", help=RESTART_HELP)
     p.set_defaults(run=cmd_train, parser=p)
 
 
@@ -97,13 +100,22 @@ def interrupted(kept: str, argv: list[str]) -> int:
     return 130
 
 
+RUN_FAILURES = (CheckpointError, RunLocked, FloatingPointError)  # a run that cannot go on: exit 1, one line
+
+
+def failed(parser: argparse.ArgumentParser, error: Exception):
+    "Stop with the one-line message of a run that failed (exit code 1)."
+    parser.exit(1, f"{parser.prog}: error: {error}\n")
+
+
 def cmd_train(args, argv: list[str]) -> int:
     "Train one run and print its result."
     check_recipe_choices(args.parser, args)
     cfg = config_from_args(args)
-    try: result = train(cfg)
+    try: result = train(cfg, restart=args.restart)
     except KeyboardInterrupt: return interrupted(f"the checkpoint in {Path(cfg.out_dir) / run_name(cfg)} is kept", argv)
     except (FileNotFoundError, ValueError) as e: args.parser.error(str(e))
+    except RUN_FAILURES as e: failed(args.parser, e)
     print(f"{result.run_dir}: {result.steps} steps, {result.tokens_seen:,} tokens at {result.tokens_per_s:,.0f} tok/s, "
           f"val loss {result.final_val_loss:.3f}")
     return 0
@@ -151,6 +163,7 @@ def cmd_eval(args, argv: list[str]) -> int:
     for run_dir in args.run_dirs:
         try: report = evaluate_run(run_dir, **eval_kwargs(args))
         except (FileNotFoundError, ValueError, EvalOutOfMemory) as e: args.parser.error(str(e))
+        except RUN_FAILURES as e: failed(args.parser, e)
         print(describe_eval(report))
     return 0
 
@@ -348,6 +361,7 @@ def cmd_suite(args, argv: list[str]) -> int:
     except KeyboardInterrupt:
         return interrupted(f"finished models are kept in {out / 'results'}, the last run's checkpoint in {out / 'runs'}", argv)
     except (FileNotFoundError, ValueError, EvalOutOfMemory) as e: args.parser.error(str(e))
+    except RUN_FAILURES as e: failed(args.parser, e)
     rows = folder_rows(out)
     print("\n" + format_table(rows))
     print(f"\nresults: {write_summary_csv(rows, out / 'summary.csv')}, {out / 'results'}/")

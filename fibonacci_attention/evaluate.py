@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from .data import load_token_data
 from .model import GPT, GPTConfig
-from .checkpoint import load_checkpoint, write_json
+from .checkpoint import checkpoint_paths, latest_checkpoint, write_json
 from .train import DistEnv, TrainConfig, autocast, device_name, load_data, resolve_device
 
 # %% auto #0
@@ -218,9 +218,10 @@ def load_run(
     "The trained model (eval mode), config.json, and the checkpoint's step info."
     run_dir = Path(run_dir)
     for name in ("config.json", "ckpt.pt"):
-        if not (run_dir / name).exists(): raise FileNotFoundError(f"run_dir: {run_dir / name} does not exist (train first)")
+        if not (run_dir / name).exists() and not (name == "ckpt.pt" and checkpoint_paths(run_dir)):
+            raise FileNotFoundError(f"run_dir: {run_dir / name} does not exist (train first)")
     info = json.loads((run_dir / "config.json").read_text())
-    ckpt = load_checkpoint(run_dir / "ckpt.pt", map_location="cpu")
+    ckpt, _ = latest_checkpoint(run_dir)  # the newest good one; a damaged one is reported, the one before used
     model = GPT(GPTConfig(**ckpt["model_config"]))
     model.load_state_dict(ckpt["model"])
     return model.to(device).eval(), info, {"step": ckpt["step"], "max_steps": info["max_steps"]}

@@ -35,10 +35,11 @@ def describe_holder(text: str) -> str:
 # %% ../nbs/05c_runlock.ipynb #59612e77
 class RunLock:
     "Exclusive lock on a run directory, held from `acquire` (or `with`) until `release` or the end of the process."
-    def __init__(self, run_dir, name: str = ".lock"): self.path, self.fd = Path(run_dir) / name, None
+    def __init__(self, run_dir, name: str = ".lock"): self.path, self.fd, self.created = Path(run_dir) / name, None, []
 
     def acquire(self) -> "RunLock":
         "Take the lock and record this process in it; RunLocked naming the holder if another process has it."
+        self.created = [d for d in [self.path.parent, *self.path.parent.parents] if not d.exists()]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -58,10 +59,13 @@ class RunLock:
         except FileNotFoundError: return False
 
     def release(self):
-        "Remove the lock file and let go of the lock (does nothing if not held)."
+        "Remove the lock file (and the folders `acquire` made, if still empty) and let go of the lock."
         if self.fd is None: return
-        self.path.unlink(missing_ok=True)  # while still holding it, so no one else is deleted
+        self.path.unlink(missing_ok=True)  # while still holding it, so no one else's file is deleted
         os.close(self.fd); self.fd = None
+        for d in self.created:  # deepest first; a run that wrote nothing leaves no trace
+            try: d.rmdir()
+            except OSError: break
 
     @property
     def held(self) -> bool: return self.fd is not None

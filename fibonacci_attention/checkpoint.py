@@ -23,6 +23,11 @@ import numpy as np
 import torch
 
 # %% ../nbs/05a_checkpoint.ipynb #4542be89
+def _umask() -> int:
+    "This process's file-creation mask."
+    mask = os.umask(0); os.umask(mask)
+    return mask
+
 def atomic_write(path,  # the file to (re)place
                  write: Callable,  # called as write(file) on a binary file object
                  before_replace: Optional[Callable] = None,  # called after the temporary file is complete, before the rename
@@ -32,6 +37,7 @@ def atomic_write(path,  # the file to (re)place
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # the permissions `open` would give, not mkstemp's owner-only 0600
         with os.fdopen(fd, "wb") as f:
             write(f); f.flush(); os.fsync(f.fileno())
         if before_replace is not None: before_replace()
@@ -142,10 +148,10 @@ def latest_checkpoint(run_dir,  # a run directory
     for path in checkpoint_paths(run_dir, name):
         try: ckpt = load_checkpoint(path)
         except CheckpointError as e: damaged.append((path, e)); continue
-        if damaged and set_damaged_aside: path = set_aside(run_dir, [p for p, _ in damaged], "damaged", name)[0]
         for bad, e in damaged:
             aside = f"; the damaged file is now {bad}.damaged" if set_damaged_aside else ""
             report(f"{e}; using the checkpoint of step {ckpt.get('step', '?')} ({path}){aside}")
+        if damaged and set_damaged_aside: path = set_aside(run_dir, [p for p, _ in damaged], "damaged", name)[0]
         return ckpt, path
     if damaged: raise CheckpointError(f"no usable checkpoint in {run_dir}: " + "; ".join(str(e) for _, e in damaged))
     return None

@@ -427,7 +427,7 @@ class RunState:
 
 # %% ../nbs/06_train.ipynb #0ee6e25c
 def resume(state: RunState, ckpt_path: Optional[Path]):
-    "Continue from the checkpoint at `ckpt_path` (after checking its recipe) if given; trim metrics.jsonl to it."
+    "Continue from the checkpoint at `ckpt_path` (after checking its recipe), else write one of step 0; trim metrics.jsonl."
     if ckpt_path is not None:
         ckpt = load_checkpoint(ckpt_path)
         check_compatible(ckpt, state.cfg, state.data.key)
@@ -439,6 +439,9 @@ def resume(state: RunState, ckpt_path: Optional[Path]):
         state.step = state.last_ckpt_step = ckpt["step"]
         state.last_loss = ckpt["last_loss"]
         state.watch = Throughput(ckpt["train_time_s"], state.step)
+    else:  # a new run: a checkpoint of step 0 before any other file, so a log is never without one
+        if state.env.is_main: save_rotated(checkpoint_state(state), state.run_dir, state.cfg.keep_ckpts)
+        state.last_ckpt_step = 0
     if state.env.is_main: truncate_metrics(state.metrics_path, state.step)
 
 def setup_run(cfg: TrainConfig, env: DistEnv, ckpt_path: Optional[Path] = None) -> RunState:
@@ -605,6 +608,9 @@ def save_on_interrupt(state: RunState):
     if state.updating:
         print(f"interrupted during an update: no checkpoint written (the newest is step {state.last_ckpt_step})",
               file=sys.stderr)
+        return
+    if state.last_ckpt_step == state.step:
+        print(f"interrupted: the checkpoint of step {state.step} is already in {state.ckpt_path}", file=sys.stderr)
         return
     try: written = save(state, world_size=1)  # no collective: the other ranks may be gone already
     except FloatingPointError as e:

@@ -40,9 +40,11 @@ class RunLock:
     def acquire(self) -> "RunLock":
         "Take the lock and record this process in it; RunLocked naming the holder if another process has it."
         self.created = [d for d in [self.path.parent, *self.path.parent.parents] if not d.exists()]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as e: raise OSError(e.errno, f"run directory {self.path.parent}: {e.strerror}") from None
             try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = describe_holder(os.read(fd, 4096).decode(errors="replace")); os.close(fd)

@@ -323,6 +323,8 @@ def setup_run(cfg: TrainConfig, env: DistEnv, ckpt_path: Optional[Path] = None) 
     state = RunState(cfg, env, data, Path(cfg.out_dir) / run_name(cfg), gpt_config, total_steps(cfg, gpt_config.ctx_len),
                      raw_model, raw_model, optimizer, LossTracker(), Throughput(),
                      guard=DivergenceGuard(cfg.guard_loss, cfg.guard_grad))
+    for tokens in (data.train, data.val):  # data too short for a batch: a one-line error before any file is written
+        get_batch(tokens, cfg.batch_size, gpt_config.ctx_len, 0, cfg.seed)
     if env.is_main: state.run_dir.mkdir(parents=True, exist_ok=True)
     resume(state, ckpt_path)
     if cfg.compile: state.model = torch.compile(state.model)

@@ -59,8 +59,11 @@ def _check(self: DivergenceGuard, step: int, loss: float, grad_norm: float):
     "Record a step; raise Diverged (naming it and where the trouble began) when it fails the guard."
     problem = _problem(self, loss, grad_norm)
     if problem is not None: raise Diverged(f"{problem} at step {step}", self.suspect[0][0] if self.suspect else step)
-    if _suspect(self, loss, grad_norm): self.suspect.append((step, loss, grad_norm))
-    else: self.suspect.clear(); self.history.append((step, loss, grad_norm))
+    if not _suspect(self, loss, grad_norm): self.suspect.clear(); self.history.append((step, loss, grad_norm))
+    else:
+        self.suspect.append((step, loss, grad_norm))
+        if len(self.suspect) >= self.history.maxlen:  # a level held for a whole window is the new normal
+            self.history.extend(self.suspect); self.suspect = []
 
 def _state_dict(self: DivergenceGuard) -> dict: return {"history": [list(h) for h in self.history], "suspect": [list(h) for h in self.suspect]}
 def _load_state_dict(self: DivergenceGuard, state: dict):

@@ -16,23 +16,25 @@ from pathlib import Path
 
 import torch
 
+from .checkpoint import CheckpointError
 from .data import DATA_FORMS, SOURCE_OPTIONS, SPLITS, prepare_data
 from .evaluate import EvalOutOfMemory, evaluate_run, score_source
 from .model import GPTConfig, get_config
 from .offsets import KINDS
 from .options import field_comments, field_kind, parse_overrides, ranged
+from .runlock import RunLocked
 from .runtime import resolve_device
 from .sample import generate_text
 from .suite import (SUITES, folder_rows, format_table, launch, plot_suite, run_worker, stop_at,
                                        suite_configs, suite_eval_kwargs, write_summary_csv)
-from .train import FIELD_RULES, ConfigError, TrainConfig, run_name, train
+from .train import FIELD_RULES, RESTART_HELP, ConfigError, TrainConfig, run_name, train
 
 # %% auto #0
-__all__ = ['SUITE_OPTIONS', 'CliParser', 'check_choice', 'check_device', 'expand_kinds', 'dict_option_keys', 'add_train_args',
-           'config_from_args', 'add_train_command', 'interrupted', 'cmd_train', 'add_eval_arguments', 'eval_kwargs',
-           'add_eval_command', 'describe_eval', 'score_kwargs', 'cmd_eval', 'add_generate_command', 'cmd_generate',
-           'add_suite_command', 'suite_overrides', 'suite_option', 'run_models', 'cmd_suite', 'add_bench_command',
-           'cmd_bench', 'build_parser', 'main']
+__all__ = ['RUN_FAILURES', 'SUITE_OPTIONS', 'CliParser', 'check_choice', 'check_device', 'expand_kinds', 'dict_option_keys',
+           'add_train_args', 'config_from_args', 'add_train_command', 'interrupted', 'failed', 'cmd_train',
+           'add_eval_arguments', 'eval_kwargs', 'add_eval_command', 'describe_eval', 'score_kwargs', 'cmd_eval',
+           'add_generate_command', 'cmd_generate', 'add_suite_command', 'suite_overrides', 'suite_option', 'run_models',
+           'cmd_suite', 'add_bench_command', 'cmd_bench', 'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #2d433238
 class CliParser(argparse.ArgumentParser):
@@ -111,6 +113,7 @@ def add_train_command(commands):
                             description="Train one model (train.train); the same command resumes an interrupted run.")
     add_train_args(p)
     p.add_argument("--out", dest="out_dir", help=argparse.SUPPRESS)  # short alias of --out-dir
+    p.add_argument("--restart", action="store_true", help=RESTART_HELP)
     p.set_defaults(run=cmd_train, parser=p)
 
 # %% ../nbs/08_cli.ipynb #d21c40f5
@@ -120,14 +123,23 @@ def interrupted(kept: str, argv: list[str]) -> int:
     return 130
 
 
+RUN_FAILURES = (CheckpointError, RunLocked, FloatingPointError)  # a run that cannot go on: exit 1, one line
+
+
+def failed(parser: argparse.ArgumentParser, error: Exception):
+    "Stop with the one-line message of a run that failed (exit code 1)."
+    parser.exit(1, f"{parser.prog}: error: {error}\n")
+
+
 def cmd_train(args, argv: list[str]) -> int:
     "Train one run and print its result."
     try: cfg = config_from_args(args)
     except ValueError as e: args.parser.error(str(e))
     check_device(args.parser, cfg.device)
-    try: result = train(cfg)
+    try: result = train(cfg, restart=args.restart)
     except KeyboardInterrupt: return interrupted(f"the checkpoint in {Path(cfg.out_dir) / run_name(cfg)} is kept", argv)
     except (OSError, ValueError) as e: args.parser.error(str(e))  # OSError: a missing or unwritable path
+    except RUN_FAILURES as e: failed(args.parser, e)
     print(f"{result.run_dir}: {result.steps} steps, {result.tokens_seen:,} tokens at {result.tokens_per_s:,.0f} tok/s, "
           f"val loss {result.final_val_loss:.3f}")
     return 0
@@ -198,6 +210,7 @@ def cmd_eval(args, argv: list[str]) -> int:
         try: report = (evaluate_run(run_dir, **eval_kwargs(args)) if args.data is None
                        else score_source(run_dir, args.data, args.split, **score_kw))
         except (OSError, ValueError, EvalOutOfMemory) as e: args.parser.error(str(e))
+        except RUN_FAILURES as e: failed(args.parser, e)
         print(describe_eval(report))
     return 0
 
@@ -303,6 +316,7 @@ def cmd_suite(args, argv: list[str]) -> int:
     except ConfigError as e: args.parser.error(f"argument {suite_option(e.field)}: expected {e.expected}, got {e.value!r}")
     except (OSError, ValueError, EvalOutOfMemory) as e:
         args.parser.error(f"argument --model: {e}" if str(e).startswith("GPTConfig") else str(e))
+    except RUN_FAILURES as e: failed(args.parser, e)
     except RuntimeError as e:  # a worker process failed: its traceback is above
         print(f"fibattn suite: {e}", file=sys.stderr)
         return 1

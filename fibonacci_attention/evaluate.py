@@ -17,10 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from .data import SOURCE_OPTIONS, load_token_data, load_tokenizer, source_tokens
-from .checkpoint import load_checkpoint, write_json
+from .checkpoint import checkpoint_paths, latest_checkpoint, write_json
 from .model import GPT, GPTConfig
 from .runtime import autocast, device_name, model_device, progress_bar, resolve_device
-from .train import TrainConfig
 
 # %% auto #0
 __all__ = ['window_starts', 'window_batches', 'EvalOutOfMemory', 'token_nll', 'position_nll', 'perplexity', 'bucket_means',
@@ -206,9 +205,10 @@ def load_run(
     "The trained model (eval mode), config.json, and the checkpoint's step info."
     run_dir = Path(run_dir)
     for name in ("config.json", "ckpt.pt"):
-        if not (run_dir / name).exists(): raise FileNotFoundError(f"run_dir: {run_dir / name} does not exist (train first)")
+        if not (run_dir / name).exists() and not (name == "ckpt.pt" and checkpoint_paths(run_dir)):
+            raise FileNotFoundError(f"run_dir: {run_dir / name} does not exist (train first)")
     info = json.loads((run_dir / "config.json").read_text())
-    ckpt = load_checkpoint(run_dir / "ckpt.pt", map_location="cpu")
+    ckpt, _ = latest_checkpoint(run_dir)  # the newest good one; a damaged one is reported, the one before used
     model = GPT(GPTConfig(**ckpt["model_config"]))
     model.load_state_dict(ckpt["model"])
     return model.to(device).eval(), info, {"step": ckpt["step"], "max_steps": info["max_steps"]}

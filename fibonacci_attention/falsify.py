@@ -20,12 +20,13 @@ from .checkpoint import write_json
 from .evaluate import bucket_means, load_run, position_nll, validation_tokens, window_cap
 from .model import GPT, GPTConfig, repeat_kv
 from .offsets import KINDS, round_half_up, sparse_terms
+from .results import falsification_rows, load_falsification
 from .train import device_name, resolve_device
 
 # %% auto #0
 __all__ = ['layer_offsets_of', 'stretch_reach', 'sliding_window_attention', 'slide_window', 'falsify_variants', 'score_variant',
-           'falsify_run', 'find_runs', 'load_falsification', 'falsification_rows', 'write_falsification_csv',
-           'falsify_runs', 'falsification_table', 'plot_falsification']
+           'falsify_run', 'find_runs', 'write_falsification_csv', 'falsify_runs', 'falsification_table',
+           'plot_falsification']
 
 # %% ../nbs/17_falsify.ipynb #73ed6124
 def layer_offsets_of(model: GPT) -> list:
@@ -134,17 +135,6 @@ def find_runs(root) -> list:
     "Every run directory under `root` (a folder holding ckpt.pt and config.json), sorted."
     return sorted(p.parent for p in Path(root).rglob("ckpt.pt") if (p.parent / "config.json").exists())
 
-def load_falsification(folder) -> list:
-    "The results `falsify_run` wrote into `folder`, ordered by kind then seed."
-    found = [json.loads(p.read_text()) for p in Path(folder).glob("*.json")]
-    found = [r for r in found if "variants" in r]
-    return sorted(found, key=lambda r: (KINDS.index(r["kind"]) if r["kind"] in KINDS else 99, r["seed"]))
-
-def falsification_rows(results: list) -> list:
-    "One flat row per (kind, seed, variant): ppl and NLL at the long length, within and beyond R."
-    keys = ("ppl", "nll", "nll_within", "nll_beyond", "tokens")
-    return [dict(kind=r["kind"], seed=r["seed"], variant=name, length=r["length"], reach=r["reach"],
-                 **{k: v[k] for k in keys}) for r in results for name, v in r["variants"].items()]
 
 # %% ../nbs/17_falsify.ipynb #00523606
 def _write_csv(rows: list, path: Path) -> Path:

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['SUITE_FOLDERS', 'T95', 'ISSUE_RERUN_NOISE', 'load_runs', 'default_results_dir', 'mean_std', 'by_kind', 'paired',
-           'load_rerun_noise', 'paired_positions', 'kind_table', 'load_latency']
+           'load_rerun_noise', 'paired_positions', 'load_falsification', 'falsification_rows', 'kind_table',
+           'load_latency']
 
 # %% ../nbs/10_results.ipynb #491e84b1
 import json
@@ -101,6 +102,19 @@ def paired_positions(rows:list, a:str, b:str) -> list:
         half = T95.get(n - 1, 1.96) * s / math.sqrt(n) if n > 1 else math.inf
         out.append(dict(start=start, end=end, diff=m, low=m - half, high=m + half, n=n))
     return out
+
+# %% ../nbs/10_results.ipynb #342c7aee
+def load_falsification(folder) -> list:
+    "The results `falsify.falsify_run` wrote into `folder` (none: []), ordered by kind then seed."
+    found = [json.loads(p.read_text()) for p in Path(folder).glob("*.json")]
+    found = [r for r in found if "variants" in r]
+    return sorted(found, key=lambda r: (KINDS.index(r["kind"]) if r["kind"] in KINDS else 99, r["seed"]))
+
+def falsification_rows(results: list) -> list:
+    "One flat row per (kind, seed, variant): ppl and NLL at the long length, within and beyond R."
+    keys = ("ppl", "nll", "nll_within", "nll_beyond", "tokens")
+    return [dict(kind=r["kind"], seed=r["seed"], variant=name, length=r["length"], reach=r["reach"],
+                 **{k: v[k] for k in keys}) for r in results for name, v in r["variants"].items()]
 
 # %% ../nbs/10_results.ipynb #704f0d26
 def kind_table(rows:list) -> list:

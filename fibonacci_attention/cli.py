@@ -6,60 +6,41 @@
 from __future__ import annotations
 
 import argparse
-import ast
-import csv
-import io
-import json
+import re
 import shlex
 import sys
 import time
+from dataclasses import fields
+from inspect import Parameter, signature
 from pathlib import Path
 
 import torch
 
+from .data import prepare_data
 from .evaluate import EvalOutOfMemory, evaluate_run
-from .model import PRESETS, GPTConfig
+from .model import GPTConfig, get_config
 from .offsets import KINDS
-from .checkpoint import atomic_write, write_json
-from .train import (RUNTIME_FIELDS, TrainConfig, add_train_args, config_dict, config_from_args,
-                                       run_name, train)
+from .options import field_comments, field_kind, parse_overrides, ranged
+from .runtime import resolve_device
+from .suite import (SUITES, folder_rows, format_table, launch, plot_suite, run_worker, stop_at,
+                                       suite_configs, suite_eval_kwargs, write_summary_csv)
+from .train import FIELD_RULES, ConfigError, TrainConfig, run_name, train
 
 # %% auto #0
-__all__ = ['SUITE_DEFAULTS', 'SUITE_FIELDS', 'CliParser', 'parse_value', 'parse_overrides', 'check_choice', 'expand_kinds',
-           'add_train_command', 'check_recipe_choices', 'interrupted', 'cmd_train', 'add_eval_arguments', 'eval_kwargs',
-           'add_eval_command', 'describe_eval', 'cmd_eval', 'add_suite_command', 'suite_recipe', 'suite_configs',
-           'recipe_of', 'results_path', 'load_finished', 'suite_row', 'train_and_evaluate', 'ppl_keys', 'table_columns',
-           'format_table', 'write_summary_csv', 'plot_suite', 'run_suite', 'folder_rows', 'suite_eval_kwargs',
-           'cmd_suite', 'add_bench_command', 'cmd_bench', 'build_parser', 'main']
+__all__ = ['SUITE_OPTIONS', 'CliParser', 'check_choice', 'check_device', 'expand_kinds', 'dict_option_keys', 'add_train_args',
+           'config_from_args', 'add_train_command', 'interrupted', 'cmd_train', 'add_eval_arguments', 'eval_kwargs',
+           'add_eval_command', 'describe_eval', 'cmd_eval', 'add_suite_command', 'suite_overrides', 'suite_option',
+           'run_models', 'cmd_suite', 'add_bench_command', 'cmd_bench', 'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #2d433238
 class CliParser(argparse.ArgumentParser):
-    "argparse with one-line errors (exit code 2)."
+    "argparse with one-line errors (exit code 2), reading -1e-3 and -inf as numbers."
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-inf$")
+
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-# %% ../nbs/08_cli.ipynb #3c6deb28
-def parse_value(text: str):
-    "A command-line value as a JSON or Python literal when it parses (3, 1e-3, true, None, [1, 2]), else the string."
-    for parse in (json.loads, ast.literal_eval):
-        try: return parse(text)
-        except (ValueError, SyntaxError): pass
-    return text
-
-
-def parse_overrides(
-    pairs: list[str] | None,  # ["key=value", ...] from the command line
-    valid: list[str],  # names that may be set
-    option: str = "--set",  # the option, for error messages
-) -> dict:
-    "Turn KEY=VALUE strings into a dict; ValueError naming the option on bad input."
-    overrides = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep: raise ValueError(f"argument {option}: expected KEY=VALUE, got {pair!r}")
-        if key not in valid: raise ValueError(f"argument {option}: unknown key {key!r} (choose from {', '.join(valid)})")
-        overrides[key] = parse_value(value)
-    return overrides
 
 # %% ../nbs/08_cli.ipynb #dfa3e08e
 def check_choice(parser: argparse.ArgumentParser, option: str, value, choices):
@@ -68,12 +49,56 @@ def check_choice(parser: argparse.ArgumentParser, option: str, value, choices):
         parser.error(f"argument {option}: invalid choice: {value!r} (choose from {', '.join(map(str, choices))})")
 
 
+def check_device(parser: argparse.ArgumentParser, device: str, option: str = "--device"):
+    "Stop with a one-line error unless this machine has `device`."
+    try: resolve_device(device)
+    except ValueError as e: parser.error(f"argument {option}: {e}")
+
+
 def expand_kinds(parser: argparse.ArgumentParser, names: list[str]) -> list[str]:
     "Kinds from `--kinds` values ('all', or names, space- or comma-separated), in `KINDS` order."
     names = [n for name in names for n in name.split(",") if n]
     if "all" in names: return list(KINDS)
     for name in names: check_choice(parser, "--kinds", name, ("all", *KINDS))
     return [k for k in KINDS if k in names]
+
+# %% ../nbs/08_cli.ipynb #a1d0c0f1
+def dict_option_keys() -> dict:
+    "The keys each dict field of TrainConfig may hold: GPTConfig fields, and `prepare_data`'s keyword options."
+    data = [n for n, p in signature(prepare_data).parameters.items() if p.kind is Parameter.KEYWORD_ONLY]
+    return {"model": [f.name for f in fields(GPTConfig)], "data_options": data}
+
+
+def _text_or_none(text: str): return None if text.lower() == "none" else text
+
+
+def add_train_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    "Add a `--field-name` option for every TrainConfig field to `parser`, typed and ranged by `FIELD_RULES`."
+    helps = field_comments(TrainConfig)
+    for f in fields(TrainConfig):
+        (kind, optional), rule = field_kind(f), FIELD_RULES.get(f.name)
+        default = f.default_factory() if callable(f.default_factory) else f.default
+        opt, kw = "--" + f.name.replace("_", "-"), dict(dest=f.name, default=default, help=helps.get(f.name, ""))
+        if kind is bool: parser.add_argument(opt, action=argparse.BooleanOptionalAction, **kw)
+        elif kind is tuple: parser.add_argument(opt, nargs=2, type=ranged(float, "[0, 1)"), metavar=("B1", "B2"), **kw)
+        elif kind is dict: parser.add_argument(opt, nargs="*", metavar="KEY=VALUE", **kw)
+        elif isinstance(rule, tuple): parser.add_argument(opt, choices=rule, **kw)
+        elif rule: parser.add_argument(opt, type=ranged(kind, rule, optional), **kw)
+        else: parser.add_argument(opt, type=_text_or_none if optional else kind, **kw)
+    return parser
+
+# %% ../nbs/08_cli.ipynb #a1d0c0f2
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    "The TrainConfig of parsed `add_train_args` options; ValueError naming the option of a bad value."
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    for name, keys in dict_option_keys().items():
+        if isinstance(values[name], list): values[name] = parse_overrides(values[name], keys, "--" + name.replace("_", "-"))
+    values["betas"] = tuple(values["betas"])
+    try: cfg = TrainConfig(**values)
+    except ConfigError as e: raise ValueError(f"argument --{e.field.replace('_', '-')}: expected {e.expected}, got {e.value!r}") from None
+    try: get_config(cfg.preset, **cfg.model)
+    except ValueError as e: raise ValueError(f"argument --model: {e}") from None
+    return cfg
 
 # %% ../nbs/08_cli.ipynb #4d778994
 def add_train_command(commands):
@@ -84,12 +109,6 @@ def add_train_command(commands):
     p.add_argument("--out", dest="out_dir", help=argparse.SUPPRESS)  # short alias of --out-dir
     p.set_defaults(run=cmd_train, parser=p)
 
-
-def check_recipe_choices(parser, args):
-    "One-line errors for an unknown preset or attention kind."
-    check_choice(parser, "--preset", args.preset, list(PRESETS))
-    check_choice(parser, "--attention", args.attention, KINDS)
-
 # %% ../nbs/08_cli.ipynb #d21c40f5
 def interrupted(kept: str, argv: list[str]) -> int:
     "Say what was kept and how to resume; exit code 130 (Ctrl-C)."
@@ -99,8 +118,9 @@ def interrupted(kept: str, argv: list[str]) -> int:
 
 def cmd_train(args, argv: list[str]) -> int:
     "Train one run and print its result."
-    check_recipe_choices(args.parser, args)
-    cfg = config_from_args(args)
+    try: cfg = config_from_args(args)
+    except ValueError as e: args.parser.error(str(e))
+    check_device(args.parser, cfg.device)
     try: result = train(cfg)
     except KeyboardInterrupt: return interrupted(f"the checkpoint in {Path(cfg.out_dir) / run_name(cfg)} is kept", argv)
     except (FileNotFoundError, ValueError) as e: args.parser.error(str(e))
@@ -109,21 +129,23 @@ def cmd_train(args, argv: list[str]) -> int:
     return 0
 
 # %% ../nbs/08_cli.ipynb #edcaaf8f
-def add_eval_arguments(p: argparse.ArgumentParser):
-    "Evaluation options shared by `eval` and `suite`."
-    p.add_argument("--factors", type=float, nargs="+", default=[1, 2, 4], help="evaluation lengths, multiples of the training context")
-    p.add_argument("--eval-batch-size", type=int, default=8, help="windows per forward (lower it on out-of-memory)")
-    p.add_argument("--eval-max-windows", type=int, default=None,
+def add_eval_arguments(p: argparse.ArgumentParser, defaults: bool = True):
+    "Evaluation options shared by `eval` and `suite` (`defaults=False`: None, the suite preset decides)."
+    d = (lambda value: value) if defaults else (lambda value: None)
+    p.add_argument("--factors", type=ranged(float, "> 0"), nargs="+", default=d([1, 2, 4]),
+                   help="evaluation lengths, multiples of the training context")
+    p.add_argument("--eval-batch-size", type=ranged(int, ">= 1"), default=d(8), help="windows per forward (lower it on out-of-memory)")
+    p.add_argument("--eval-max-windows", type=ranged(int, ">= 1"), default=None,
                    help="at most this many windows of the longest length (every length scores the same tokens)")
-    p.add_argument("--eval-max-tokens", type=int, default=None, help="at most this many scored tokens per length")
-    p.add_argument("--buckets", type=int, default=16, help="position buckets of the per-position loss")
-    p.add_argument("--latency-batch", type=int, default=4, help="sequences in the latency batch")
-    p.add_argument("--latency-repeats", type=int, default=10, help="timed forwards (the median is reported)")
+    p.add_argument("--eval-max-tokens", type=ranged(int, ">= 1"), default=None, help="at most this many scored tokens per length")
+    p.add_argument("--buckets", type=ranged(int, ">= 1"), default=d(16), help="position buckets of the per-position loss")
+    p.add_argument("--latency-batch", type=ranged(int, ">= 1"), default=d(4), help="sequences in the latency batch")
+    p.add_argument("--latency-repeats", type=ranged(int, ">= 1"), default=d(10), help="timed forwards (the median is reported)")
 
 
 def eval_kwargs(args) -> dict:
-    "Keyword arguments of `evaluate_run` from the parsed options."
-    factors = tuple(int(f) if float(f).is_integer() else f for f in args.factors)
+    "Keyword arguments of `evaluate_run` from the parsed options (None: not given)."
+    factors = None if args.factors is None else tuple(int(f) if float(f).is_integer() else f for f in args.factors)
     return dict(factors=factors, batch_size=args.eval_batch_size, max_windows=args.eval_max_windows,
                 max_tokens=args.eval_max_tokens, n_buckets=args.buckets, latency_batch=args.latency_batch,
                 latency_repeats=args.latency_repeats, device=args.device, progress=args.progress)
@@ -148,6 +170,7 @@ def describe_eval(report: dict) -> str:
 
 def cmd_eval(args, argv: list[str]) -> int:
     "Evaluate each run directory and print a summary line."
+    check_device(args.parser, args.device)
     for run_dir in args.run_dirs:
         try: report = evaluate_run(run_dir, **eval_kwargs(args))
         except (FileNotFoundError, ValueError, EvalOutOfMemory) as e: args.parser.error(str(e))
@@ -155,199 +178,83 @@ def cmd_eval(args, argv: list[str]) -> int:
     return 0
 
 # %% ../nbs/08_cli.ipynb #dbc56440
-SUITE_DEFAULTS = {  # per preset: recipe fields and evaluation caps of `fibattn suite` (others: TrainConfig defaults)
-    "tiny": dict(tokens=250_000, batch_size=2, lr=1e-3, eval_max_tokens=16_384, latency_repeats=5),
-}
-SUITE_FIELDS = ("attention", "seed", "name", "out_dir")  # set by the suite itself, not by --set
+def _worker_device(text: str) -> str:
+    "A `--devices` value: 'cpu', or the index of a GPU this machine has."
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if text == "cpu" or (text.isdigit() and int(text) < n): return text
+    raise argparse.ArgumentTypeError(f"expected 'cpu' or a GPU index below {n} (torch sees {n} GPUs), got {text!r}")
 
 # %% ../nbs/08_cli.ipynb #82905613
 def add_suite_command(commands):
     "The `suite` subcommand."
-    tiny = ", ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in SUITE_DEFAULTS["tiny"].items())
+    presets = "; ".join(f"{name}: {s.about}" for name, s in SUITES.items())
     p = commands.add_parser("suite", help="train and evaluate every attention kind with the matched recipe",
-                            description="Train each kind x seed with one recipe, evaluate at 1x/2x/4x, tabulate and plot. "
-                                        f"Defaults of --preset tiny (the CPU demo): {tiny}.")
-    p.add_argument("--preset", default="tiny", choices=list(PRESETS), help="model preset")
+                            description=f"Train each kind x seed of a preset with one recipe, evaluate at 1x/2x/4x, "
+                                        f"tabulate and plot. Presets: {presets}.")
+    p.add_argument("--preset", default="cpu", choices=list(SUITES), help="suite preset (`suite.SUITES`)")
     p.add_argument("--kinds", nargs="+", default=["all"], help=f"'all' or some of: {', '.join(KINDS)}")
-    p.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds (each trains every kind)")
-    p.add_argument("--tokens", type=int, default=None, help="training tokens per model (default: the preset's suite budget)")
-    p.add_argument("--steps", type=int, default=None, help="optimizer steps per model (overrides --tokens)")
-    p.add_argument("--data", default="stdlib", help="'stdlib', 'pg_books', a folder or file, or hf:NAME")
+    p.add_argument("--seeds", nargs="+", type=ranged(int, ">= 0"), default=None, help="seeds (default: the preset's)")
+    p.add_argument("--tokens", type=ranged(int, ">= 1"), default=None, help="training tokens per model (default: the preset's)")
+    p.add_argument("--steps", type=ranged(int, ">= 1"), default=None, help="optimizer steps per model (overrides --tokens)")
+    p.add_argument("--data", default=None, help="'stdlib', 'pg_books', a folder or file, or hf:NAME (default: the preset's)")
     p.add_argument("--model", nargs="*", default=[], metavar="KEY=VALUE", help="GPTConfig overrides, e.g. n_layers=2")
     p.add_argument("--set", nargs="*", default=[], dest="recipe", metavar="KEY=VALUE",
                    help="other TrainConfig fields, e.g. batch_size=8 lr=0.002 vocab_size=512")
     p.add_argument("--out", default=None, help="output folder (default: runs/suite-<preset>)")
     p.add_argument("--device", default="auto", help='"auto" (CUDA when available), "cpu", "cuda:1", ...')
+    p.add_argument("--devices", nargs="+", type=_worker_device, default=None, metavar="DEVICE",
+                   help="one worker process per device, sharing the models: GPU indices (0 1 2 3) or cpu")
+    p.add_argument("--seconds", type=ranged(float, "> 0"), default=None,
+                   help="stop after this long, as Ctrl-C would (models in training keep checkpoints; run again to resume)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bars")
-    add_eval_arguments(p)
-    p.set_defaults(run=cmd_suite, parser=p, eval_max_tokens=None, latency_repeats=None)
+    add_eval_arguments(p, defaults=False)
+    p.set_defaults(run=cmd_suite, parser=p)
 
 # %% ../nbs/08_cli.ipynb #058a1763
-def suite_recipe(args) -> dict:
-    "The TrainConfig fields every model of the suite shares."
-    defaults = {k: v for k, v in SUITE_DEFAULTS.get(args.preset, {}).items() if k in TrainConfig.__dataclass_fields__}
-    given = {k: getattr(args, k) for k in ("tokens", "steps") if getattr(args, k) is not None}
-    settable = [f for f in TrainConfig.__dataclass_fields__ if f not in SUITE_FIELDS + ("model",)]
-    extra = parse_overrides(args.recipe, settable, "--set")
-    model = parse_overrides(args.model, list(GPTConfig.__dataclass_fields__), "--model")
-    return {**defaults, **given, **extra, "preset": args.preset, "data": args.data, "model": model,
-            "device": args.device, "progress": args.progress}
+SUITE_OPTIONS = ("tokens", "steps", "data", "device", "progress")  # TrainConfig fields with a `fibattn suite` option of their own
+
+def suite_overrides(args) -> dict:
+    "The TrainConfig fields the command line sets over the preset's (ValueError naming --set or --model)."
+    settable = [f.name for f in fields(TrainConfig) if f.name not in ("attention", "seed", "out_dir", "model")]
+    given = {k: getattr(args, k) for k in SUITE_OPTIONS if getattr(args, k) is not None}
+    model = parse_overrides(args.model, [f.name for f in fields(GPTConfig)], "--model")
+    if model: given["model"] = model
+    return {**parse_overrides(args.recipe, settable, "--set"), **given}
 
 
-def suite_configs(args, out: Path) -> list[TrainConfig]:
-    "One TrainConfig per (seed, kind), identical but for `attention` and `seed`."
-    recipe, kinds = suite_recipe(args), expand_kinds(args.parser, args.kinds)
-    return [TrainConfig(**recipe, attention=kind, seed=seed, out_dir=str(out / "runs"))
-            for seed in args.seeds for kind in kinds]
+def suite_option(field: str) -> str:
+    "The option that sets TrainConfig field `field` in `fibattn suite`."
+    return "--" + field.replace("_", "-") if field in SUITE_OPTIONS + ("model",) else f"--set {field}"
 
 # %% ../nbs/08_cli.ipynb #0b8c0df1
-def recipe_of(cfg: TrainConfig) -> dict:
-    "The fields of `cfg` that define the experiment (runtime fields left out)."
-    return {k: v for k, v in config_dict(cfg).items() if k not in RUNTIME_FIELDS}
-
-
-def results_path(out: Path, cfg: TrainConfig) -> Path:
-    "Where the suite keeps one model's results."
-    return out / "results" / f"{cfg.attention}-s{cfg.seed}.json"
-
-
-def load_finished(path: Path, cfg: TrainConfig) -> dict:
-    "A saved suite row, after checking it was made with this recipe."
-    row, now = json.loads(path.read_text()), recipe_of(cfg)
-    changed = [k for k in sorted(set(row["recipe"]) | set(now)) if row["recipe"].get(k) != now.get(k)]
-    if changed:
-        k = changed[0]
-        raise ValueError(f"{path} was made with {k}={row['recipe'].get(k)!r}, this suite has {k}={now.get(k)!r}; "
-                         "use another --out")
-    return row
-
-# %% ../nbs/08_cli.ipynb #f2bc2a48
-def suite_row(cfg: TrainConfig, result, report: dict, seconds: float) -> dict:
-    "One model of the suite: the table's columns, the recipe, and the full evaluation."
-    return {"kind": cfg.attention, "seed": cfg.seed, **{f"ppl_{k}": v for k, v in report["ppl"].items()},
-            "train_tok_s": result.tokens_per_s, "latency_ms": report["latency_ms"], "final_val_loss": result.final_val_loss,
-            "tokens": result.tokens_seen, "eval_tokens": sum(report["tokens_evaluated"].values()),
-            "device": report["device"], "seconds": seconds, "run_dir": str(result.run_dir),
-            "eval_lengths": report["eval_lengths"], "recipe": recipe_of(cfg), "eval": report}
-
-
-def train_and_evaluate(cfg: TrainConfig, eval_kw: dict, out: Path) -> dict:
-    "Train one model, evaluate it, save and return its suite row."
-    t0 = time.perf_counter()
-    result = train(cfg)
-    report = evaluate_run(result.run_dir, **eval_kw)
-    row = suite_row(cfg, result, report, time.perf_counter() - t0)
-    write_json(row, results_path(out, cfg))
-    return row
-
-# %% ../nbs/08_cli.ipynb #d4541134
-def ppl_keys(rows: list[dict]) -> list[str]:
-    "The `ppl_<factor>` keys present in `rows`, in order of first appearance."
-    return list(dict.fromkeys(k for r in rows for k in r if k.startswith("ppl_")))
-
-
-def table_columns(rows: list[dict]) -> list[tuple[str, str, str]]:
-    "(key, title, format) of each table column."
-    return [("kind", "kind", "{}"), ("seed", "seed", "{}"), *[(k, f"ppl@{k[4:]}", "{:.2f}") for k in ppl_keys(rows)],
-            ("train_tok_s", "train tok/s", "{:,.0f}"), ("latency_ms", "latency ms", "{:.1f}")]
-
-# %% ../nbs/08_cli.ipynb #98bf94d8
-def _cell(row: dict, key: str, fmt: str) -> str:
-    "One formatted table cell ('-' when the value is missing)."
-    value = row.get(key)
-    return "-" if value is None else fmt.format(value)
-
-
-def format_table(rows: list[dict]) -> str:
-    "A plain-text table of suite rows: kind, seed, ppl at each length, training tok/s, latency."
-    columns = table_columns(rows)
-    cells = [[title for _, title, _ in columns]] + [[_cell(r, key, fmt) for key, _, fmt in columns] for r in rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
-    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
-             for line in cells]
-    return "\n".join(lines[:1] + ["-" * len(lines[0])] + lines[1:])
-
-# %% ../nbs/08_cli.ipynb #bf98f685
-def write_summary_csv(rows: list[dict], path: Path) -> Path:
-    "One CSV line per model: kind, seed, ppl at each length, throughput, latency, loss, token counts, device."
-    columns = ["kind", "seed", *ppl_keys(rows), "train_tok_s", "latency_ms", "final_val_loss", "tokens",
-               "eval_tokens", "device", "run_dir"]
-    text = io.StringIO(newline="")
-    writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader(); writer.writerows(rows)
-    atomic_write(path, lambda f: f.write(text.getvalue().encode()))  # parallel suite workers may share `path`
-    return Path(path)
-
-# %% ../nbs/08_cli.ipynb #b07b094b
-def _curves(rows: list[dict]) -> dict[str, tuple[list[int], list[float], list[float], list[float]]]:
-    "Per kind: evaluation lengths, and mean / min / max perplexity over seeds."
-    curves = {}
-    for kind in dict.fromkeys(r["kind"] for r in rows):
-        mine = [r for r in rows if r["kind"] == kind]
-        factors = list(mine[0]["eval_lengths"])
-        ppl = [[r[f"ppl_{f}"] for r in mine] for f in factors]
-        curves[kind] = ([mine[0]["eval_lengths"][f] for f in factors], [sum(p) / len(p) for p in ppl],
-                        [min(p) for p in ppl], [max(p) for p in ppl])
-    return curves
-
-# %% ../nbs/08_cli.ipynb #3861a58f
-def plot_suite(
-    rows: list[dict],  # suite rows with eval_lengths and ppl_<factor>
-    path: Path,  # where to save the figure (.png, .pdf, .svg)
-    title: str = "",  # figure title
-) -> Path | None:
-    "Perplexity vs evaluation length, one line per kind; None (with a note) without matplotlib."
-    try: from matplotlib.figure import Figure
-    except ImportError:
-        print('note: matplotlib is not installed, no figure (pip install "fibonacci_attention[plots]")')
-        return None
-    fig = Figure(figsize=(7, 4), layout="constrained"); ax = fig.subplots()
-    for kind, (lengths, mean, low, high) in _curves(rows).items():
-        err = [[m - l for m, l in zip(mean, low)], [h - m for m, h in zip(mean, high)]]
-        ax.errorbar(lengths, mean, yerr=err, marker="o", capsize=3, label=kind,
-                    linestyle="--" if kind == "dense" else "-")
-    ax.set_xscale("log", base=2); ax.minorticks_off(); ax.set_xticks(lengths, [str(n) for n in lengths])
-    ax.set(xlabel="evaluation length (tokens)", ylabel="validation perplexity", title=title)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1)); ax.grid(alpha=0.3)
-    atomic_write(path, lambda f: fig.savefig(f, format=Path(path).suffix[1:], dpi=120))
-    return Path(path)
-
-# %% ../nbs/08_cli.ipynb #0e09d854
-def run_suite(configs: list[TrainConfig], eval_kw: dict, out: Path) -> list[dict]:
-    "Train and evaluate each config unless its results exist; return the rows."
-    rows = []
-    for i, cfg in enumerate(configs, 1):
-        done, tag = results_path(out, cfg).exists(), f"[{i}/{len(configs)}] {cfg.attention} seed {cfg.seed}"
-        row = load_finished(results_path(out, cfg), cfg) if done else train_and_evaluate(cfg, eval_kw, out)
-        ppl = "  ".join(f"ppl@{k[4:]} {v:.2f}" for k, v in row.items() if k.startswith("ppl_"))
-        status = "skipped, results exist" if done else f"{row['seconds']:.0f} s"
-        print(f"{tag}: {status}  {ppl}", flush=True)
-        rows.append(row)
-    return rows
-
-# %% ../nbs/08_cli.ipynb #bf4101c1
-def folder_rows(out: Path) -> list[dict]:
-    "The rows of every results file in `out/results`, ordered by seed and then as in `KINDS`."
-    rows = [json.loads(p.read_text()) for p in (Path(out) / "results").glob("*.json")]
-    order = {k: i for i, k in enumerate(KINDS)}
-    return sorted(rows, key=lambda r: (r["seed"], order.get(r["kind"], len(order)), r["kind"]))
-
-# %% ../nbs/08_cli.ipynb #478a5fd8
-def suite_eval_kwargs(args) -> dict:
-    "evaluate_run options of the suite: the command line, else the preset's suite defaults, else evaluate_run's."
-    defaults = SUITE_DEFAULTS.get(args.preset, {})
-    for name in ("eval_max_tokens", "latency_repeats"):
-        if getattr(args, name) is None: setattr(args, name, defaults.get(name, 10 if name == "latency_repeats" else None))
-    return eval_kwargs(args)
+def run_models(args, out: Path) -> int:
+    "Train and evaluate the suite's models (here, or one worker per `--devices`); return how many were asked for."
+    configs = suite_configs(args.preset, out, expand_kinds(args.parser, args.kinds), args.seeds, **suite_overrides(args))
+    get_config(configs[0].preset, **configs[0].model)
+    eval_kw = suite_eval_kwargs(args.preset, **eval_kwargs(args))
+    if args.devices:
+        done = launch(configs, eval_kw, out, args.devices, args.seconds)
+        if done < len(configs): print(f"{done} of {len(configs)} models have results; run the same command again to resume")
+        return len(configs)
+    stop_at(args.seconds)
+    try: run_worker(configs, eval_kw, out)
+    finally: stop_at(None)
+    return len(configs)
 
 
 def cmd_suite(args, argv: list[str]) -> int:
     "Run the suite, print the table, write the CSV and the figure."
     t0, out = time.perf_counter(), Path(args.out or f"runs/suite-{args.preset}")
-    try: rows = run_suite(suite_configs(args, out), suite_eval_kwargs(args), out)
+    check_device(args.parser, args.device)
+    try: run_models(args, out)
     except KeyboardInterrupt:
         return interrupted(f"finished models are kept in {out / 'results'}, the last run's checkpoint in {out / 'runs'}", argv)
-    except (FileNotFoundError, ValueError, EvalOutOfMemory) as e: args.parser.error(str(e))
+    except ConfigError as e: args.parser.error(f"argument {suite_option(e.field)}: expected {e.expected}, got {e.value!r}")
+    except (FileNotFoundError, ValueError, EvalOutOfMemory) as e:
+        args.parser.error(f"argument --model: {e}" if str(e).startswith("GPTConfig") else str(e))
+    except RuntimeError as e:
+        print(f"fibattn suite: {e}", file=sys.stderr)
+        return 1
     rows = folder_rows(out)
     print("\n" + format_table(rows))
     print(f"\nresults: {write_summary_csv(rows, out / 'summary.csv')}, {out / 'results'}/")
@@ -388,7 +295,3 @@ def main(argv: list[str] | None = None) -> int:
     if extra and args.command != "bench": args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
     return args.run(args, argv)
-
-# %% ../nbs/08_cli.ipynb #c11a0a1n
-#| eval: false
-if __name__ == "__main__": sys.exit(main())  # python -m fibonacci_attention.cli

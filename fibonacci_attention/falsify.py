@@ -21,7 +21,7 @@ from .evaluate import bucket_means, load_run, position_nll, validation_tokens, w
 from .model import GPT, GPTConfig, repeat_kv
 from .offsets import KINDS, round_half_up, sparse_terms
 from .results import falsification_rows, load_falsification
-from .train import device_name, resolve_device
+from .runtime import device_name, resolve_device
 
 # %% auto #0
 __all__ = ['layer_offsets_of', 'stretch_reach', 'sliding_window_attention', 'slide_window', 'falsify_variants', 'score_variant',

@@ -76,7 +76,7 @@ def check_config(c: GPTConfig):
         raise ValueError(f"GPTConfig.{name}={getattr(c, name)!r}: expected {expected}")
 
 # %% ../nbs/04_model.ipynb #ba39d1e5
-PRESETS = {  # name -> GPTConfig fields (SPEC 3's table)
+PRESETS = {  # name -> GPTConfig fields; `paper` is the paper's model, `small` and `tiny` scaled down
     "tiny":  dict(vocab_size=4096,  n_layers=4,  n_heads=4, n_kv_heads=4, d_model=128, ctx_len=256, window=16),
     "small": dict(vocab_size=16384, n_layers=16, n_heads=4, n_kv_heads=4, d_model=256, ctx_len=512, window=32),
     "paper": dict(vocab_size=16384, n_layers=16, n_heads=8, n_kv_heads=8, d_model=512, ctx_len=512, window=32),

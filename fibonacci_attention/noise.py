@@ -17,7 +17,7 @@ import torch
 from .checkpoint import read_jsonl, write_json
 from .evaluate import evaluate_run
 from .falsify import falsify_runs, find_runs, load_falsification, plot_falsification
-from .replicate import PAPER_SUITE
+from .suite import SUITES
 from .train import TrainConfig, train
 
 # %% auto #0
@@ -27,9 +27,10 @@ __all__ = ['NOISE_KINDS', 'suite_recipe', 'noise_config', 'train_fresh', 'loss_c
 # %% ../nbs/18_noise.ipynb #f14865c1
 NOISE_KINDS = ("dense", "fib-stagger")  # the kinds retrained: the baseline and the paper's schedule
 
-def suite_recipe(suite: dict = PAPER_SUITE, cache_dir: str = "data_cache") -> dict:
-    "TrainConfig fields of the suite's recipe (`09_replicate`): preset, data and optimizer settings."
-    return dict(preset=suite["preset"], data=suite["data"], **{**suite["recipe"], "cache_dir": cache_dir})
+def suite_recipe(suite: str = "gpu", cache_dir: str = "data_cache") -> dict:
+    "TrainConfig fields of a suite's recipe (`07a_suite`): preset, data and optimizer settings, without a token budget."
+    recipe = {k: v for k, v in SUITES[suite].train.items() if k not in ("tokens", "steps")}
+    return {**recipe, "cache_dir": cache_dir}
 
 def noise_config(kind: str,  # attention kind
                  deterministic: bool,  # the option measured

@@ -127,6 +127,6 @@ def kind_table(rows:list) -> list:
 
 # %% ../nbs/10_results.ipynb #1d0f269d
 def load_latency(root=".") -> list:
-    "The rows of `results/latency.json` (every kind on one GPU, one process; see `09_replicate`), or []."
+    "The rows of `results/latency.json` (every kind on one GPU, one process; see `07a_suite`), or []."
     path = Path(root) / "results" / "latency.json"
     return json.loads(path.read_text()) if path.exists() else []

@@ -18,11 +18,11 @@ from .checkpoint import read_jsonl, write_json
 from .evaluate import evaluate_run
 from .falsify import falsify_runs, find_runs, load_falsification, plot_falsification
 from .suite import SUITES
-from .train import TrainConfig, train
+from .train import TrainConfig, config_dict, train
 
 # %% auto #0
-__all__ = ['NOISE_KINDS', 'suite_recipe', 'noise_config', 'train_fresh', 'loss_curve', 'curve_gap', 'spread', 'summarise',
-           'rerun_noise', 'measure_determinism', 'parse_args', 'runs_to_falsify', 'main']
+__all__ = ['NOISE_KINDS', 'suite_recipe', 'noise_config', 'finished_run', 'train_fresh', 'loss_curve', 'curve_gap', 'spread',
+           'summarise', 'rerun_noise', 'measure_determinism', 'parse_args', 'runs_to_falsify', 'main']
 
 # %% ../nbs/18_noise.ipynb #f14865c1
 NOISE_KINDS = ("dense", "fib-stagger")  # the kinds retrained: the baseline and the paper's schedule
@@ -56,6 +56,12 @@ def _train_child(cfg: TrainConfig):
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "error.txt").write_text(traceback.format_exc())
         raise SystemExit(1)
+
+def finished_run(cfg: TrainConfig) -> bool:
+    "Whether out_dir/name holds a finished run of exactly `cfg` (a call cut short by a time limit reuses it)."
+    run_dir = Path(cfg.out_dir) / cfg.name
+    if not (run_dir / "result.json").exists() or not (run_dir / "config.json").exists(): return False
+    return json.loads((run_dir / "config.json").read_text())["train"] == config_dict(cfg)
 
 def train_fresh(cfg: TrainConfig) -> str | None:
     "Train `cfg` in a fresh process (CUDA uninitialised); None when it finished, else its one-line error."
@@ -119,14 +125,14 @@ def measure_determinism(out,  # output folder: runs/, determinism.json, rerun_no
                         eval_max_tokens: int = 2**18,  # validation tokens scored at 1x for each run
                         device: str = "auto",  # where the evaluation runs
                        ) -> dict:
-    "Train every (kind, option, rerun) in a fresh process, score ppl@1x, write determinism.json and rerun_noise.json."
+    "Train every (kind, option, rerun) in a fresh process (finished ones kept), score ppl@1x, write determinism.json and rerun_noise.json."
     out, recipe, records = Path(out), recipe or suite_recipe(), []
     for kind in kinds:
         for deterministic in (False, True):
             for rep in range(reps):
                 cfg = noise_config(kind, deterministic, rep, out, steps, recipe, compile)
                 t0 = time.perf_counter()
-                error = train_fresh(cfg)
+                error = None if finished_run(cfg) else train_fresh(cfg)
                 record = dict(kind=kind, mode="det" if deterministic else "free", rep=rep, run_dir=str(Path(cfg.out_dir) / cfg.name),
                               error=error, seconds=time.perf_counter() - t0)
                 if error is None:
@@ -191,7 +197,8 @@ def main(argv: list | None = None) -> dict:
         runs = runs_to_falsify(out, args.falsify)
         if not runs: raise SystemExit(f"--falsify: no finished runs to falsify under {args.falsify or out / 'runs'}")
         report["falsify"] = falsify_runs(runs, out / "falsify", max_tokens=args.eval_max_tokens, progress=False)
-        plot_falsification(load_falsification(out / "falsify"), out / "falsify" / "falsification.png")
+        try: plot_falsification(load_falsification(out / "falsify"), out / "falsify" / "falsification.png")
+        except ImportError: print("[noise] no falsification.png: matplotlib is not installed (17_falsify draws it)", flush=True)
     return report
 
 # %% ../nbs/18_noise.ipynb #f4116ee0

@@ -60,6 +60,7 @@ def expand_kinds(parser: argparse.ArgumentParser, names: list[str]) -> list[str]
     names = [n for name in names for n in name.split(",") if n]
     if "all" in names: return list(KINDS)
     for name in names: check_choice(parser, "--kinds", name, ("all", *KINDS))
+    if not names: parser.error(f"argument --kinds: expected 'all' or some of {', '.join(KINDS)}")
     return [k for k in KINDS if k in names]
 
 # %% ../nbs/08_cli.ipynb #a1d0c0f1
@@ -78,7 +79,8 @@ def add_train_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     for f in fields(TrainConfig):
         (kind, optional), rule = field_kind(f), FIELD_RULES.get(f.name)
         default = f.default_factory() if callable(f.default_factory) else f.default
-        opt, kw = "--" + f.name.replace("_", "-"), dict(dest=f.name, default=default, help=helps.get(f.name, ""))
+        shown = f" ({rule})" if isinstance(rule, str) else ""  # the range, in the help
+        opt, kw = "--" + f.name.replace("_", "-"), dict(dest=f.name, default=default, help=helps.get(f.name, "") + shown)
         if kind is bool: parser.add_argument(opt, action=argparse.BooleanOptionalAction, **kw)
         elif kind is tuple: parser.add_argument(opt, nargs=2, type=ranged(float, "[0, 1)"), metavar=("B1", "B2"), **kw)
         elif kind is dict: parser.add_argument(opt, nargs="*", metavar="KEY=VALUE", **kw)
@@ -123,7 +125,7 @@ def cmd_train(args, argv: list[str]) -> int:
     check_device(args.parser, cfg.device)
     try: result = train(cfg)
     except KeyboardInterrupt: return interrupted(f"the checkpoint in {Path(cfg.out_dir) / run_name(cfg)} is kept", argv)
-    except (FileNotFoundError, ValueError) as e: args.parser.error(str(e))
+    except (OSError, ValueError) as e: args.parser.error(str(e))  # OSError: a missing or unwritable path
     print(f"{result.run_dir}: {result.steps} steps, {result.tokens_seen:,} tokens at {result.tokens_per_s:,.0f} tok/s, "
           f"val loss {result.final_val_loss:.3f}")
     return 0
@@ -173,7 +175,7 @@ def cmd_eval(args, argv: list[str]) -> int:
     check_device(args.parser, args.device)
     for run_dir in args.run_dirs:
         try: report = evaluate_run(run_dir, **eval_kwargs(args))
-        except (FileNotFoundError, ValueError, EvalOutOfMemory) as e: args.parser.error(str(e))
+        except (OSError, ValueError, EvalOutOfMemory) as e: args.parser.error(str(e))
         print(describe_eval(report))
     return 0
 
@@ -215,7 +217,7 @@ SUITE_OPTIONS = ("tokens", "steps", "data", "device", "progress")  # TrainConfig
 
 def suite_overrides(args) -> dict:
     "The TrainConfig fields the command line sets over the preset's (ValueError naming --set or --model)."
-    settable = [f.name for f in fields(TrainConfig) if f.name not in ("attention", "seed", "out_dir", "model")]
+    settable = [f.name for f in fields(TrainConfig) if f.name not in ("attention", "seed", "name", "out_dir", "model")]
     given = {k: getattr(args, k) for k in SUITE_OPTIONS if getattr(args, k) is not None}
     model = parse_overrides(args.model, [f.name for f in fields(GPTConfig)], "--model")
     if model: given["model"] = model
@@ -250,9 +252,9 @@ def cmd_suite(args, argv: list[str]) -> int:
     except KeyboardInterrupt:
         return interrupted(f"finished models are kept in {out / 'results'}, the last run's checkpoint in {out / 'runs'}", argv)
     except ConfigError as e: args.parser.error(f"argument {suite_option(e.field)}: expected {e.expected}, got {e.value!r}")
-    except (FileNotFoundError, ValueError, EvalOutOfMemory) as e:
+    except (OSError, ValueError, EvalOutOfMemory) as e:
         args.parser.error(f"argument --model: {e}" if str(e).startswith("GPTConfig") else str(e))
-    except RuntimeError as e:
+    except RuntimeError as e:  # a worker process failed: its traceback is above
         print(f"fibattn suite: {e}", file=sys.stderr)
         return 1
     rows = folder_rows(out)

@@ -143,7 +143,7 @@ def run_worker(configs: list,  # the suite's models
         if claims and not claim(out, cfg): continue
         try: row = run_job(cfg, eval_kw, out)
         except KeyboardInterrupt: _say(f"{tag}: stopped; its checkpoint resumes it"); raise
-        except Exception as e: raise RuntimeError(f"{cfg.attention} seed {cfg.seed} failed: {e}") from e
+        except Exception: _say(f"{tag}: failed"); raise
         rows.append(row)
         ppl = "  ".join(f"ppl@{k[4:]} {v:.2f}" for k, v in row.items() if k.startswith("ppl_"))
         _say(f"{tag}: {row.get('seconds', 0):.0f} s  {ppl}")
@@ -173,7 +173,7 @@ def _worker(configs: list, eval_kw: dict, out, seconds: float | None):
     "The body of one worker process."
     stop_at(seconds)
     try: run_worker(configs, eval_kw, out, claims=True)
-    except KeyboardInterrupt: _say("[worker] stopped between models")
+    except KeyboardInterrupt: _say("[worker] stopped; run the suite again to resume")
 
 def launch(configs: list,  # the suite's models
            eval_kw: dict,  # `evaluate_run` arguments

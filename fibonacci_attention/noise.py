@@ -160,6 +160,7 @@ def parse_args(argv: list | None = None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=300, help="optimizer steps of each rerun (64 x 512 tokens a step)")
     p.add_argument("--reps", type=int, default=2, help="reruns per (kind, option)")
     p.add_argument("--kinds", nargs="+", default=list(NOISE_KINDS), help="attention kinds retrained")
+    p.add_argument("--suite", default="gpu", choices=list(SUITES), help="whose recipe the reruns follow (`suite.SUITES`; cpu: a quick check)")
     p.add_argument("--cache-dir", default="data_cache", help="tokenized data cache (carry it to the GPU)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True, help="torch.compile, as the suite")
     p.add_argument("--eval-max-tokens", type=int, default=2**18, help="validation tokens scored per evaluation")
@@ -190,7 +191,7 @@ def main(argv: list | None = None) -> dict:
     args = parse_args(argv)
     out, report = Path(args.out), {}
     if not args.skip_determinism:
-        report["determinism"] = measure_determinism(out, args.steps, args.kinds, args.reps, suite_recipe(cache_dir=args.cache_dir),
+        report["determinism"] = measure_determinism(out, args.steps, args.kinds, args.reps, suite_recipe(args.suite, args.cache_dir),
                                                     args.compile, args.eval_max_tokens)
         print(json.dumps(report["determinism"]["summary"], indent=1), flush=True)
     if not args.no_falsify:

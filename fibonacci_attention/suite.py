@@ -44,6 +44,9 @@ SUITES = {
                        dict(preset="tiny", tokens=250_000, batch_size=2, lr=1e-3), dict(max_tokens=16_384, latency_repeats=5)),
     "gpu": SuitePreset("the replication: small models, pg_books, 20 M tokens each, three seeds",
                        dict(preset="small", **_REPLICATION), dict(max_tokens=2**18, batch_size=8), (0, 1, 2)),
+    "gpu80m": SuitePreset("the longer replication: small models, all 8 pg_books shards, 80 M tokens (2 epochs) each, compiled",
+                          dict(preset="small", **{**_REPLICATION, "tokens": 80_000_000, "data_options": {}, "compile": True}),
+                          dict(max_tokens=2**18, batch_size=8), (0, 1, 2)),
     "paper": SuitePreset("the paper's scale: the gpu recipe on the 60 M-parameter paper model (not run here)",
                          dict(preset="paper", **_REPLICATION), dict(max_tokens=2**18, batch_size=8), (0, 1, 2)),
 }

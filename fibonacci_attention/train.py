@@ -35,8 +35,8 @@ from .runlock import RunLock
 from .model import GPT, PRESETS, GPTConfig, get_config
 from .offsets import KINDS
 from .options import field_kind, value_problem
-from .runtime import (DeferredInterrupt, DistEnv, LossTracker, Throughput, autocast, device_name, main_first,
-                                         progress_bar, setup_distributed)
+from .runtime import (DeferredInterrupt, DistEnv, LossTracker, Throughput, autocast, deterministic_mode,
+                                         device_name, main_first, progress_bar, setup_distributed)
 
 # %% ../nbs/06_train.ipynb #4b2f76ff
 @dataclass
@@ -78,6 +78,7 @@ class TrainConfig:
     device: str = "auto"  # "auto" -> cuda if available, else cpu; or e.g. "cuda:1"
     dtype: str = "bfloat16"  # autocast dtype on CUDA ("float32" turns autocast off); the CPU runs float32
     compile: bool = False  # torch.compile the model
+    deterministic: bool = False  # deterministic kernels and cuBLAS workspace: a rerun of a seed repeats its loss curve
     progress: bool = True  # show a tqdm progress bar
     # -- divergence guard (`05d_guard`) --
     guard_loss: float = 1.5  # stop at a step loss above this multiple of the recent median; 0 disables
@@ -113,7 +114,8 @@ def check_train_config(c: "TrainConfig"):
 
 # %% ../nbs/06_train.ipynb #710156eb
 RUNTIME_FIELDS = ("out_dir", "name", "cache_dir", "ckpt_every", "keep_ckpts", "log_every", "eval_every", "eval_batches",
-                  "device", "compile", "progress", "guard_loss", "guard_grad")
+                  "device", "compile", "progress", "guard_loss", "guard_grad",
+                  "deterministic")
 
 def config_dict(cfg: TrainConfig) -> dict:
     "`cfg` as plain JSON types (tuples become lists), as stored in config.json and checkpoints."
@@ -546,14 +548,15 @@ def train(cfg: TrainConfig,  # the run's recipe and where to write it
         if env.device.type == "cuda": torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
         action, found = on_main(env, claim)
         if action == "finished": return found
-        state = setup_run(cfg, env, found)
-        with state.interrupt:
-            try: run_steps(state, step_hook)
-            except KeyboardInterrupt:
-                save_on_interrupt(state)
-                raise
-            except FloatingPointError as e: raise stopped(state, e) from None
-        return finish(state, time.perf_counter() - t_start)
+        with deterministic_mode(cfg.deterministic, cfg.seed):
+            state = setup_run(cfg, env, found)
+            with state.interrupt:
+                try: run_steps(state, step_hook)
+                except KeyboardInterrupt:
+                    save_on_interrupt(state)
+                    raise
+                except FloatingPointError as e: raise stopped(state, e) from None
+            return finish(state, time.perf_counter() - t_start)
     finally:
         lock.release()
         if env.owns_group: dist.destroy_process_group()

@@ -10,7 +10,7 @@ import torch
 
 from .kernel import attention_forward, check_kernel_inputs
 from .kernel_backward import attention_backward
-from .kernel_common import interpreting, require_triton, triton_available
+from .kernel_common import require_triton, triton_available
 from .offsets import SparsePattern
 from .reference import check_qkv, gather_backward, gather_forward, resolve_scale, sparse_pattern
 

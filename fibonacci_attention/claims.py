@@ -10,8 +10,7 @@ __all__ = ['PARITY_MARGIN', 'MECHANISM_CLAIM', 'decide_gain', 'claim_beats', 'de
 # %% ../nbs/16_claims.ipynb #6de592d8
 import numpy as np
 
-from .results import (by_kind, default_results_dir, load_latency, load_falsification,
-                                         load_rerun_noise, load_runs, mean_std, paired, paired_positions)
+from .results import by_kind, mean_std, paired
 
 # %% ../nbs/16_claims.ipynb #eb920fef
 def _pct(m, s=None): return f"{m:+.1%}" + (f" ± {s:.1%}" if s is not None else "")

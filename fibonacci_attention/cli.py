@@ -27,7 +27,9 @@ from .runtime import resolve_device
 from .sample import generate_text
 from .suite import (SUITES, folder_rows, format_table, launch, plot_suite, run_worker, stop_at,
                                        suite_configs, suite_eval_kwargs, write_summary_csv)
-from .train import FIELD_RULES, RESTART_HELP, ConfigError, TrainConfig, run_name, train
+from .recipe import FIELD_RULES, ConfigError, TrainConfig, run_name
+from .rundir import RESTART_HELP
+from .train import train
 
 # %% auto #0
 __all__ = ['RUN_FAILURES', 'SUITE_OPTIONS', 'CliParser', 'check_choice', 'check_device', 'expand_kinds', 'dict_option_keys',

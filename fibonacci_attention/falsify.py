@@ -18,8 +18,9 @@ import torch.nn.functional as F
 
 from .checkpoint import write_json
 from .evaluate import bucket_means, load_run, position_nll, validation_tokens, window_cap
-from .model import GPT, GPTConfig, repeat_kv
-from .offsets import KINDS, round_half_up, sparse_terms
+from .model import GPT, GPTConfig
+from .offsets import round_half_up, sparse_terms
+from .reference import repeat_kv
 from .results import falsification_rows, load_falsification
 from .runtime import device_name, resolve_device
 

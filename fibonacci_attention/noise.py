@@ -18,7 +18,8 @@ from .checkpoint import read_jsonl, write_json
 from .evaluate import evaluate_run
 from .falsify import falsify_runs, find_runs, load_falsification, plot_falsification
 from .suite import SUITES
-from .train import TrainConfig, config_dict, train
+from .recipe import TrainConfig, config_dict
+from .train import train
 
 # %% auto #0
 __all__ = ['NOISE_KINDS', 'suite_recipe', 'noise_config', 'finished_run', 'train_fresh', 'loss_curve', 'curve_gap', 'spread',

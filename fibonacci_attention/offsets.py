@@ -10,7 +10,6 @@ __all__ = ['BASES', 'SCHEDULES', 'KINDS', 'PHI', 'base_sequence', 'round_half_up
 
 # %% ../nbs/00_offsets.ipynb #42d69e0f
 import math
-from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np

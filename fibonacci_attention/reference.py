@@ -13,7 +13,6 @@ import functools
 import math
 
 import torch
-import torch.nn.functional as F
 
 from .offsets import SparsePattern
 

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['CUBLAS_DETERMINISTIC', 'resolve_device', 'device_name', 'model_device', 'DistEnv', 'setup_distributed', 'main_first',
            'autocast', 'cublas_workspace_to_set', 'deterministic_mode', 'NoBar', 'progress_bar', 'Throughput',
-           'DeferredInterrupt', 'LossTracker']
+           'DeferredInterrupt', 'LossTracker', 'on_main']
 
 # %% ../nbs/04a_runtime.ipynb #48bad03d
 import contextlib
@@ -210,3 +210,16 @@ class LossTracker:
 
     def state_dict(self) -> dict: return {"steps": list(self.steps), "values": list(self.values)}
     def load_state_dict(self, state: dict): self.pending, self.steps, self.values = [], list(state["steps"]), list(state["values"])
+
+# %% ../nbs/04a_runtime.ipynb #15f5da12
+def on_main(env: DistEnv, fn: Callable):
+    "`fn()` run on rank 0 only, its value shared with every rank; an error there is raised on every rank."
+    if env.world_size == 1: return fn()
+    box, error = [None], None
+    if env.is_main:
+        try: box = [("ok", fn())]
+        except Exception as e: box, error = [("error", f"{type(e).__name__}: {e}")], e
+    dist.broadcast_object_list(box, src=0)
+    if error is not None: raise error
+    if box[0][0] == "error": raise RuntimeError(f"rank 0 stopped: {box[0][1]}")
+    return box[0][1]

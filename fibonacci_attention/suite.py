@@ -21,7 +21,8 @@ from pathlib import Path
 from .checkpoint import atomic_write, write_json
 from .evaluate import evaluate_run
 from .offsets import KINDS
-from .train import RUNTIME_FIELDS, TrainConfig, config_dict, load_data, train
+from .recipe import RUNTIME_FIELDS, TrainConfig, config_dict
+from .train import load_data, train
 
 # %% auto #0
 __all__ = ['SUITES', 'SuitePreset', 'suite_configs', 'suite_eval_kwargs', 'recipe_of', 'results_path', 'finished',

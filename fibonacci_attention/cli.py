@@ -32,11 +32,12 @@ from .rundir import RESTART_HELP
 from .train import train
 
 # %% auto #0
-__all__ = ['RUN_FAILURES', 'SUITE_OPTIONS', 'CliParser', 'check_choice', 'check_device', 'expand_kinds', 'dict_option_keys',
-           'add_train_args', 'config_from_args', 'add_train_command', 'interrupted', 'failed', 'cmd_train',
-           'add_eval_arguments', 'eval_kwargs', 'add_eval_command', 'describe_eval', 'score_kwargs', 'cmd_eval',
-           'add_generate_command', 'cmd_generate', 'add_suite_command', 'suite_overrides', 'suite_option', 'run_models',
-           'cmd_suite', 'add_bench_command', 'cmd_bench', 'build_parser', 'main']
+__all__ = ['RUN_FAILURES', 'SUITE_OPTIONS', 'FORWARDING', 'CliParser', 'check_choice', 'check_device', 'expand_kinds',
+           'dict_option_keys', 'add_train_args', 'config_from_args', 'add_train_command', 'interrupted', 'failed',
+           'cmd_train', 'add_eval_arguments', 'eval_kwargs', 'add_eval_command', 'describe_eval', 'score_kwargs',
+           'cmd_eval', 'add_generate_command', 'cmd_generate', 'add_suite_command', 'suite_overrides', 'suite_option',
+           'run_models', 'cmd_suite', 'add_forwarding_command', 'run_forwarded', 'add_bench_command',
+           'add_noise_command', 'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #2d433238
 class CliParser(argparse.ArgumentParser):
@@ -331,27 +332,39 @@ def cmd_suite(args, argv: list[str]) -> int:
     return 0
 
 # %% ../nbs/08_cli.ipynb #81c5c869
+FORWARDING = ("bench", "noise")  # subcommands that hand their arguments to a parser of their own
+
+def add_forwarding_command(commands, name: str, help: str, run):
+    "A subcommand that hands its arguments to `run(argv)` (its own parser: `fibattn NAME --help`)."
+    p = commands.add_parser(name, add_help=False, help=help)
+    p.set_defaults(run=lambda args, argv: run_forwarded(args, run), parser=p)
+
+def run_forwarded(args, run) -> int:
+    "Run a forwarding command: a GPU is needed (except for --help); a report is printed as JSON, an exit code returned."
+    if not {"-h", "--help"} & set(args.extra) and not torch.cuda.is_available():
+        args.parser.error("needs a CUDA GPU (it times or trains on the GPU); torch sees none")
+    result = run(args.extra)
+    return result if isinstance(result, int) else 0
+
 def add_bench_command(commands):
-    "The `bench` subcommand (its arguments are those of `bench.run_bench`: WHAT [options])."
-    p = commands.add_parser("bench", add_help=False, help="GPU check and benchmarks: check, kernels, sweep, breakdown, "
-                            "models, decode (CUDA GPU); options: fibattn bench --help")
-    p.set_defaults(run=cmd_bench, parser=p)
-
-
-def cmd_bench(args, argv: list[str]) -> int:
-    "Forward the remaining arguments to `bench.run_bench` (help works without a GPU)."
-    wants_help = bool({"-h", "--help"} & set(args.extra))
-    if not wants_help and not torch.cuda.is_available():
-        args.parser.error("needs a CUDA GPU (it times the Triton kernels); torch sees none")
+    "`fibattn bench WHAT [options]`: the arguments of `bench.run_bench`."
     from fibonacci_attention import bench
-    return bench.run_bench(args.extra)
+    add_forwarding_command(commands, "bench", "GPU check and benchmarks: check, kernels, sweep, breakdown, models, decode, "
+                           "latency (CUDA GPU); options: fibattn bench --help", bench.run_bench)
+
+def add_noise_command(commands):
+    "`fibattn noise [options]`: the arguments of `noise.run_noise` (rerun noise, determinism, falsification)."
+    from fibonacci_attention import noise
+    add_forwarding_command(commands, "noise", "rerun noise with and without --deterministic, then the falsification test "
+                           "(CUDA GPU); options: fibattn noise --help", noise.run_noise)
 
 # %% ../nbs/08_cli.ipynb #99d1b0ad
 def build_parser() -> CliParser:
-    "The `fibattn` parser with its five subcommands."
+    "The `fibattn` parser with its subcommands."
     parser = CliParser(prog="fibattn", description="Fibonacci sparse attention: train, evaluate, sample, run the suite, benchmark.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
-    for add in (add_train_command, add_eval_command, add_generate_command, add_suite_command, add_bench_command): add(commands)
+    for add in (add_train_command, add_eval_command, add_generate_command, add_suite_command, add_bench_command,
+                add_noise_command): add(commands)
     return parser
 
 
@@ -359,6 +372,6 @@ def main(argv: list[str] | None = None) -> int:
     "Entry point of `fibattn`; returns the exit code."
     argv = sys.argv[1:] if argv is None else list(argv)
     args, extra = build_parser().parse_known_args(argv)
-    if extra and args.command != "bench": args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra and args.command not in FORWARDING: args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
     return args.run(args, argv)

@@ -23,7 +23,7 @@ from .train import train
 
 # %% auto #0
 __all__ = ['NOISE_KINDS', 'suite_recipe', 'noise_config', 'finished_run', 'train_fresh', 'loss_curve', 'curve_gap', 'spread',
-           'summarise', 'rerun_noise', 'measure_determinism', 'parse_args', 'runs_to_falsify', 'main']
+           'summarise', 'rerun_noise', 'measure_determinism', 'parse_args', 'runs_to_falsify', 'run_noise']
 
 # %% ../nbs/18_noise.ipynb #f14865c1
 NOISE_KINDS = ("dense", "fib-stagger")  # the kinds retrained: the baseline and the paper's schedule
@@ -114,7 +114,7 @@ def rerun_noise(summary: dict, steps: int, device: str) -> dict:
     if not free: raise RuntimeError("no kind has two finished reruns without the deterministic option")
     return {"rerun_noise": max(free.values()), "per_kind": free, "deterministic_spread": det, "steps": steps,
             "source": f"two same-seed reruns of {', '.join(free)} on one {device}, {steps} steps each, without the "
-                      f"deterministic option (python -m fibonacci_attention.noise)"}
+                      f"deterministic option (fibattn noise)"}
 
 # %% ../nbs/18_noise.ipynb #cf805afa
 def measure_determinism(out,  # output folder: runs/, determinism.json, rerun_noise.json
@@ -155,8 +155,8 @@ def measure_determinism(out,  # output folder: runs/, determinism.json, rerun_no
 
 # %% ../nbs/18_noise.ipynb #51d25bd9
 def parse_args(argv: list | None = None) -> argparse.Namespace:
-    "Options of `python -m fibonacci_attention.noise`."
-    p = argparse.ArgumentParser(prog="python -m fibonacci_attention.noise", description="Rerun noise with and without the deterministic option, then the falsification test.")
+    "Options of `fibattn noise`."
+    p = argparse.ArgumentParser(prog="fibattn noise", description="Rerun noise with and without the deterministic option, then the falsification test.")
     p.add_argument("--out", required=True, help="output folder (determinism.json, rerun_noise.json, runs/, falsify/)")
     p.add_argument("--steps", type=int, default=300, help="optimizer steps of each rerun (64 x 512 tokens a step)")
     p.add_argument("--reps", type=int, default=2, help="reruns per (kind, option)")
@@ -187,7 +187,7 @@ def runs_to_falsify(out, root: str | None) -> list:
             if rest == "r0" and (r / "result.json").exists(): first[kind] = r
     return sorted(first.values())
 
-def main(argv: list | None = None) -> dict:
+def run_noise(argv: list | None = None) -> dict:
     "Rerun noise with and without `deterministic` (determinism.json, rerun_noise.json), then the falsification test."
     args = parse_args(argv)
     out, report = Path(args.out), {}
@@ -202,7 +202,3 @@ def main(argv: list | None = None) -> dict:
         try: plot_falsification(load_falsification(out / "falsify"), out / "falsify" / "falsification.png")
         except ImportError: print("[noise] no falsification.png: matplotlib is not installed (17_falsify draws it)", flush=True)
     return report
-
-# %% ../nbs/18_noise.ipynb #f4116ee0
-#| eval: false
-if __name__ == "__main__": main()

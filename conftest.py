@@ -1,9 +1,11 @@
-"""pytest runs every notebook in `nbs/` through nbdev's own test runner, one test per notebook.
+"""pytest runs every notebook in `nbs/` through nbdev's own test runner, one test per notebook, each in its own process.
 
 Cells flagged with a `tst_flags` flag from settings.ini (`#| cuda`, `#| slow`) are skipped unless
 named with `--nb-flags`, e.g. `pytest --nb-flags "cuda slow"` on a GPU machine.
 Without a GPU, Triton kernels run in its CPU interpreter (`TRITON_INTERPRET=1`)."""
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,14 +40,23 @@ class NotebookFile(pytest.File):
         yield NotebookItem.from_parent(self, name=self.path.stem)
 
 
+RUN_ONE = """import sys
+from nbdev.config import get_config
+from pathlib import Path
+from nbdev.test import test_nb
+ok, _ = test_nb(Path(sys.argv[1]), skip_flags=get_config().tst_flags.split(), force_flags=sys.argv[2].split(), showerr=True)
+sys.exit(0 if ok else 1)"""
+
+
 class NotebookItem(pytest.Item):
     def runtest(self):
-        from nbdev.config import get_config
-        from nbdev.test import test_nb
-        skip = get_config().tst_flags.split()
-        force = self.config.getoption("--nb-flags").split()
-        ok, _ = test_nb(self.path, skip_flags=skip, force_flags=force, showerr=True)
-        if not ok:
+        # each notebook in a fresh interpreter, as nbdev_test does: a notebook that defines what the package
+        # defines (a registered operator, say) must not replace the package's definition for the notebooks after it
+        force = self.config.getoption("--nb-flags")
+        done = subprocess.run([sys.executable, "-c", RUN_ONE, str(self.path), force], capture_output=True, text=True)
+        sys.stdout.write(done.stdout)
+        sys.stderr.write(done.stderr)
+        if done.returncode != 0:
             raise NotebookFailure(self.path.name)
 
     def repr_failure(self, excinfo):

@@ -216,12 +216,9 @@ def held_out_tail(docs: list[str], # the documents of one file, in order
 
 def _slug(text: str) -> str: return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")[:32] or "local"
 
-def single_file_corpus(path: str | Path, # one text or JSON(-lines) file
-                       text_field: str = "text", # field holding the text of a JSON record
-                       val_fraction: float = VAL_FRACTION, # share of the text held out for validation
-                       encoding_errors: str = "strict", # see `iter_documents`
-                      ) -> Corpus:
-    "One file without a split of its own: its last `val_fraction` of text is the validation split."
+def single_file_corpus(path: str | Path, text_field: str = "text", val_fraction: float = VAL_FRACTION,
+                       encoding_errors: str = "strict") -> Corpus:
+    "One text or JSON(-lines) file without a split of its own: its last `val_fraction` of text is the validation split (other arguments as `file_corpus`)."
     path = Path(path)
     def documents(split):
         docs = [text for _, text in iter_documents(path, path.name, text_field, encoding_errors)]

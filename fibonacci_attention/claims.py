@@ -155,7 +155,7 @@ def claim_mechanism(falsified: list, noise: float = 0.0, claim: str = MECHANISM_
 
 # %% ../nbs/16_claims.ipynb #9e01baee
 def claims_table(rows:list, scale:str, latency:list=None, noise:float=0.0, falsified:list=()) -> list:
-    "Every claim of SPEC 5 (and the mechanism, from `falsified`) with our number, verdict and decision against `noise`."
+    "Every claim of the paper (and the mechanism, from `falsified`) with our number, verdict and decision against `noise`."
     table = [claim_beats(rows, "fib-stagger", "fib-fixed", "Static stagger beats a fixed alpha (Fibonacci)", noise),
              claim_beats(rows, "fib-stagger", "fib-learned", "Static stagger beats learned alpha", noise),
              claim_beats(rows, "pow2-stagger", "pow2-fixed", "The stagger gain transfers to the power-of-2 base", noise),

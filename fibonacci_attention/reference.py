@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['LOG2E', 'per_tensor_cache', 'host_offsets', 'check_offsets', 'check_qkv', 'check_attention_inputs', 'window_size',
            'check_pattern', 'sparse_pattern', 'resolve_scale', 'pattern_table', 'offset_taps', 'repeat_kv',
-           'masked_softmax', 'attention_reference', 'gather_forward', 'attention_gather', 'gather_backward',
-           'random_qkv', 'grads']
+           'masked_softmax', 'attention_reference', 'used_offsets', 'gather_forward', 'attention_gather',
+           'gather_backward', 'random_qkv', 'grads']
 
 # %% ../nbs/01_reference.ipynb #125a9a12
 import functools
@@ -208,6 +208,13 @@ def _tap(x, idx0, idx1, frac, j):
 # %% ../nbs/01_reference.ipynb #dd8147b8
 LOG2E = 1 / math.log(2)  # the kernels keep scores in base 2; so does the log-sum-exp every path returns
 
+def used_offsets(pattern:SparsePattern) -> tuple:
+    "`pattern_table`, without the columns no head uses on the CPU (learned alpha's filtered terms), and which were kept."
+    table, keep = pattern_table(pattern)
+    used = keep.any(0)
+    if table.is_cuda or not used.any(): return table, keep, None  # on a GPU the test would be a device sync
+    return table[:, used], keep[:, used], used
+
 def gather_forward(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor,
                    pattern:SparsePattern,  # checked pattern on q's device
                    scale:float,            # score scale
@@ -215,7 +222,7 @@ def gather_forward(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor,
     "Output (B, H, N, D) and base-2 log-sum-exp (B, H, N) float32 by a loop over offsets of shifted row products."
     B, H, N, D = q.shape
     if q.numel() == 0: return torch.zeros_like(q), q.new_zeros(B, H, N, dtype=torch.float32)
-    table, keep = pattern_table(pattern)                               # (H', K)
+    table, keep, _ = used_offsets(pattern)                             # (H', K)
     k, v = (repeat_kv(k, H), repeat_kv(v, H)) if table.shape[0] > 1 else (k, v)
     group = H // k.shape[1]
     qg = q.reshape(B, k.shape[1], group, N, D)                         # (B, Hkv, G, N, D)
@@ -255,7 +262,7 @@ def gather_backward(do:torch.Tensor,          # (B, H, N, D) gradient of the out
                    ) -> tuple:
     "dq, dk, dv and the sparse table's gradient (None for integer tables) of `gather_forward`."
     (B, H, N, D), Hkv = q.shape, k.shape[1]
-    table, keep = pattern_table(pattern)                               # (H', K)
+    table, keep, used = used_offsets(pattern)                          # (H', K)
     idx0, idx1, frac, active = offset_taps(table, N)                   # (H', K, N)
     allowed = (active & keep[..., None]).transpose(-1, -2)[None]       # (1, H', N, K)
     k, v, K = repeat_kv(k, H), repeat_kv(v, H), table.shape[1]
@@ -274,6 +281,8 @@ def gather_backward(do:torch.Tensor,          # (B, H, N, D) gradient of the out
             d_f = (gk * step(k)).sum((-1, -2)) + (gv * step(v)).sum((-1, -2))  # (B, H)
             d_frac[:, j] = d_f.sum(0) if table.shape[0] > 1 else d_f.sum()
     group = lambda x: x.view(B, Hkv, H // Hkv, N, D).sum(2)
+    if d_frac is not None and used is not None:                       # back to every column of the pattern
+        d_frac = d_frac.new_zeros(d_frac.shape[0], used.numel()).masked_scatter(used[None].expand(d_frac.shape[0], -1), d_frac)
     return dq, group(dk), group(dv), None if d_frac is None else d_frac[:, pattern.window:]
 
 # %% ../nbs/01_reference.ipynb #a4b0f436

@@ -160,7 +160,8 @@ def graphed(fn, warmup:int=3):
 def time_pair(fn, inputs, do, graph:bool=False):
     "Median ms of forward and of forward+backward (`do_bench`); `graph`: the forward replayed from a CUDA graph (no backward)."
     from triton.testing import do_bench
-    leaves = [t for t in inputs if isinstance(t, torch.Tensor) and t.requires_grad]
+    tensors = [x.sparse if hasattr(x, "window") else x for x in inputs]  # a pattern's differentiable part is its table
+    leaves = [t for t in tensors if isinstance(t, torch.Tensor) and t.requires_grad]
     if graph:
         with torch.no_grad(): return do_bench(graphed(lambda: fn(*inputs)), return_mode="median"), float("nan")
     fwd = do_bench(lambda: fn(*inputs), return_mode="median")
@@ -191,9 +192,7 @@ def bench_shape(batch, n, heads=8, kv_heads=8, head_dim=64, window=64, baselines
     rows = []
     for name, (fn, inputs, err, graph) in methods.items():
         if err is not None and not err < 2e-2: raise AssertionError(f"{name} disagrees at n={n}: rel error {err:.2e}")
-        leaves = [t for t in inputs if isinstance(t, torch.Tensor) and t.requires_grad] + \
-                 [p.sparse for p in inputs if hasattr(p, "window") and p.sparse.requires_grad]
-        fwd, fwdbwd = time_pair(lambda *a: fn(*inputs), leaves, do, graph)
+        fwd, fwdbwd = time_pair(fn, inputs, do, graph)
         rows.append(dict(method=name, batch=batch, n=n, heads=heads, head_dim=head_dim, window=window,
                          n_offsets=len(offsets), fwd_ms=fwd, fwdbwd_ms=fwdbwd, check_rel_err=err, **counts,
                          fwd_floor_ms=counts["fwd_bytes"] / COPY_BYTES_PER_S * 1e3,

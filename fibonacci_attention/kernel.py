@@ -6,12 +6,10 @@
 __all__ = ['check_kernel_inputs', 'kernel_constants', 'launch_meta', 'nonempty', 'attention_forward']
 
 # %% ../nbs/02_kernel.ipynb #85516e96
-import functools
-
 import torch
 
-from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _head_pointers, _lerp_rows, _load_rows,
-                                               _row_block, _running_max, _window_tile, _sparse_range, _split_offset, _store_rows, block_config,
+from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _head_slabs, _lerp_rows, _load_rows,
+                                               _running_max, _sparse_range, _split_offset, _store_rows, block_config,
                                                interpreting, require_triton, tl, triton)
 
 # %% ../nbs/02_kernel.ipynb #fd7f4d4e
@@ -22,9 +20,16 @@ def _attn_fwd(Q, K, V, O, LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REAC
               SPARSE_STAGES: tl.constexpr, DOT_FP32: tl.constexpr):
     pid_m = tl.program_id(0)
     pid_bh = tl.program_id(1)  # b * H + h
-    Q, K, V, OFFS, q_slab = _head_pointers(pid_bh, Q, K, V, OFFS, N, H, GROUP, STRIDE_OFFS, HEAD_DIM)
+    h, q_slab, kv_slab = _head_slabs(pid_bh, N, H, GROUP, HEAD_DIM)
+    Q += q_slab
     O += q_slab
-    m0, offs_m, offs_d, row_ok = _row_block(pid_m, N, BLOCK_M, BLOCK_D)
+    K += kv_slab
+    V += kv_slab
+    OFFS += h * STRIDE_OFFS
+    m0 = pid_m * BLOCK_M
+    offs_m = m0 + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, BLOCK_D)
+    row_ok = offs_m < N
     q = _load_rows(Q, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
     qk_scale = sm_scale * LOG2E
     m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
@@ -33,7 +38,12 @@ def _attn_fwd(Q, K, V, O, LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REAC
     # -- dense window: key tiles on the tensor cores --
     if WINDOW > 0:
         for start_n in range(tl.maximum(m0 - (WINDOW - 1), 0), tl.minimum(m0 + BLOCK_M, N), BLOCK_N):
-            k, v, inside = _window_tile(K, V, start_n, offs_m, offs_d, N, WINDOW, HEAD_DIM, BLOCK_N, BLOCK_D)
+            offs_n = start_n + tl.arange(0, BLOCK_N)
+            key_ok = offs_n < N
+            k = _load_rows(K, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+            v = _load_rows(V, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+            dist = offs_m[:, None] - offs_n[None, :]
+            inside = (dist >= 0) & (dist < WINDOW) & key_ok[None, :]
             s = tl.where(inside, _dot(q, tl.trans(k), DOT_FP32) * qk_scale, float("-inf"))
             m_i, m_safe, rescale = _running_max(m_i, tl.max(s, 1))
             p = tl.math.exp2(s - m_safe[:, None])
@@ -70,26 +80,19 @@ def check_kernel_inputs(q:torch.Tensor,  # (B, H, N, D) queries, already checked
     if q.device.type != "cuda" and not interpreting():
         raise ValueError(f"q is on {q.device}: the Triton kernels need CUDA tensors (or TRITON_INTERPRET=1 on the CPU)")
 
-@functools.lru_cache(maxsize=4096)
-def _constants(heads, kv_heads, head_dim, dtype, rows, S, stride, is_real, window, reach, interpret) -> dict:
-    return dict(group=heads // kv_heads, S=S, stride=stride if rows > 1 else 0, reach=reach,
-                meta=dict(WINDOW=window, IS_REAL=is_real, FILTERED=reach > 0, HEAD_DIM=head_dim,
-                          BLOCK_D=max(16, triton.next_power_of_2(head_dim)), S_BLOCK=max(16, triton.next_power_of_2(max(S, 1))),
-                          DOT_FP32=dtype == torch.float32 or interpret))
-
 def kernel_constants(q, k, sparse, window:int, reach:int) -> dict:
-    "Compile-time constants and runtime sizes every kernel of one call shares (memoised: the host work of a launch is a lookup)."
-    return _constants(q.shape[1], k.shape[1], q.shape[-1], q.dtype, sparse.shape[0], sparse.shape[1], sparse.stride(0),
-                      sparse.is_floating_point(), window, reach, interpreting())
-
-@functools.lru_cache(maxsize=4096)
-def _launch_meta(meta_items:tuple, kernel:str, tiles_items:tuple) -> dict:
-    block_m, block_n, warps, stages = block_config(kernel, dict(meta_items)["BLOCK_D"], dict(tiles_items) or None)
-    return dict(meta_items, BLOCK_M=block_m, BLOCK_N=block_n, SPARSE_STAGES=stages, num_warps=warps)
+    "Compile-time constants and runtime sizes every kernel of one call shares."
+    S = sparse.shape[1]
+    return dict(group=q.shape[1] // k.shape[1], S=S, stride=sparse.stride(0) if sparse.shape[0] > 1 else 0,
+                reach=reach, meta=dict(WINDOW=window, IS_REAL=sparse.is_floating_point(), FILTERED=reach > 0,
+                                       HEAD_DIM=q.shape[-1], BLOCK_D=max(16, triton.next_power_of_2(q.shape[-1])),
+                                       S_BLOCK=max(16, triton.next_power_of_2(max(S, 1))),
+                                       DOT_FP32=q.dtype == torch.float32 or interpreting()))
 
 def launch_meta(consts:dict, kernel:str, tiles:dict | None = None) -> dict:
-    "Compile-time constants and launch options of one kernel (tile sizes from `block_config`); do not modify."
-    return _launch_meta(tuple(consts["meta"].items()), kernel, tuple((tiles or {}).items()))
+    "Compile-time constants and launch options of one kernel (tile sizes from `block_config`)."
+    block_m, block_n, warps, stages = block_config(kernel, consts["meta"]["BLOCK_D"], tiles)
+    return dict(consts["meta"], BLOCK_M=block_m, BLOCK_N=block_n, SPARSE_STAGES=stages, num_warps=warps)
 
 def nonempty(sparse:torch.Tensor) -> torch.Tensor:
     "The sparse table, contiguous, with one unused entry if it has none (the kernel needs a valid pointer)."

@@ -8,8 +8,8 @@ __all__ = ['BOTH_PARTS', 'WINDOW_PART', 'SPARSE_PART', 'SPLIT_MIN_ROWS', 'backwa
 # %% ../nbs/02a_kernel_backward.ipynb #7c9c8286
 import torch
 
-from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _head_pointers, _load_rows, _row_block, _sparse_range,
-                                               _split_offset, _store_rows, _window_tile, require_triton, tl, triton)
+from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _head_slabs, _load_rows, _sparse_range,
+                                               _split_offset, _store_rows, require_triton, tl, triton)
 from .kernel import kernel_constants, launch_meta, nonempty
 
 # %% ../nbs/02a_kernel_backward.ipynb #0bcd6e94
@@ -34,11 +34,18 @@ def _attn_bwd_dq(Q, K, V, DO, DQ, DQ_PART, LSE, DELTA, OFFS, DOFFS, sm_scale, N,
                  DOT_FP32: tl.constexpr, PART: tl.constexpr):
     pid_m = tl.program_id(0)
     pid_bh = tl.program_id(1)
-    Q, K, V, OFFS, q_slab = _head_pointers(pid_bh, Q, K, V, OFFS, N, H, GROUP, STRIDE_OFFS, HEAD_DIM)
+    h, q_slab, kv_slab = _head_slabs(pid_bh, N, H, GROUP, HEAD_DIM)
+    Q += q_slab
     DO += q_slab
     DQ += q_slab
     DQ_PART += q_slab
-    m0, offs_m, offs_d, row_ok = _row_block(pid_m, N, BLOCK_M, BLOCK_D)
+    K += kv_slab
+    V += kv_slab
+    OFFS += h * STRIDE_OFFS
+    m0 = pid_m * BLOCK_M
+    offs_m = m0 + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, BLOCK_D)
+    row_ok = offs_m < N
     q = _load_rows(Q, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
     do = _load_rows(DO, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
     lse = tl.load(LSE + pid_bh.to(tl.int64) * N + offs_m, mask=row_ok, other=0.0)
@@ -50,7 +57,12 @@ def _attn_bwd_dq(Q, K, V, DO, DQ, DQ_PART, LSE, DELTA, OFFS, DOFFS, sm_scale, N,
     # -- dense window --
     if WINDOW > 0 and PART != SPARSE_PART:
         for start_n in range(tl.maximum(m0 - (WINDOW - 1), 0), tl.minimum(m0 + BLOCK_M, N), BLOCK_N):
-            k, v, inside = _window_tile(K, V, start_n, offs_m, offs_d, N, WINDOW, HEAD_DIM, BLOCK_N, BLOCK_D)
+            offs_n = start_n + tl.arange(0, BLOCK_N)
+            key_ok = offs_n < N
+            k = _load_rows(K, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+            v = _load_rows(V, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+            dist = offs_m[:, None] - offs_n[None, :]
+            inside = (dist >= 0) & (dist < WINDOW) & key_ok[None, :]
             p = tl.where(inside, tl.math.exp2(_dot(q, tl.trans(k), DOT_FP32) * qk_scale - lse[:, None]), 0.0)
             ds = p * (_dot(do, tl.trans(v), DOT_FP32) - delta[:, None])
             dq += _dot(ds.to(k.dtype), k, DOT_FP32)
@@ -102,9 +114,16 @@ def _attn_bwd_dkdv(Q, K, V, DO, DK, DV, DK_PART, DV_PART, LSE, DELTA, OFFS, sm_s
     kv_bh = tl.program_id(1)  # b * Hkv + hkv
     HKV = H // GROUP
     kv_slab = kv_bh.to(tl.int64) * N * HEAD_DIM
-    K, V, DK, DV = K + kv_slab, V + kv_slab, DK + kv_slab, DV + kv_slab
-    DK_PART, DV_PART = DK_PART + kv_slab, DV_PART + kv_slab
-    n0, offs_n, offs_d, key_ok = _row_block(pid_n, N, BLOCK_N, BLOCK_D)
+    K += kv_slab
+    V += kv_slab
+    DK += kv_slab
+    DV += kv_slab
+    DK_PART += kv_slab
+    DV_PART += kv_slab
+    n0 = pid_n * BLOCK_N
+    offs_n = n0 + tl.arange(0, BLOCK_N)
+    offs_d = tl.arange(0, BLOCK_D)
+    key_ok = offs_n < N
     k = _load_rows(K, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
     v = _load_rows(V, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
     if IS_REAL and PART != WINDOW_PART:  # neighbours for the interpolated keys of the queries that read these keys
@@ -177,7 +196,7 @@ def _attn_bwd_dkdv(Q, K, V, DO, DK, DV, DK_PART, DV_PART, LSE, DELTA, OFFS, sm_s
         _store_rows(DV, offs_n, key_ok, offs_d, dv, HEAD_DIM, BLOCK_D)
 
 # %% ../nbs/02a_kernel_backward.ipynb #98e8a592
-SPLIT_MIN_ROWS = 0  # two passes per kernel from this many rows (batch * heads * N) up: always (see the note above)
+SPLIT_MIN_ROWS = 2**19  # two passes per kernel from this many rows (batch * heads * N) up (see the note above)
 
 def backward_parts(consts:dict, rows:int, split:bool | None = None) -> tuple:
     "The parts a backward kernel is launched as: one launch, or the window pass then the sparse pass."

@@ -6,19 +6,19 @@
 __all__ = ['TRITON_HINT', 'LOG2E', 'RUNTIME_ARGS', 'DEFAULT_TILES', 'interpreting', 'triton_available', 'require_triton',
            'block_config']
 
-# %% ../nbs/01a_kernel_common.ipynb #bd3d499e
+# %% ../nbs/01a_kernel_common.ipynb #e9288415
 import os
 
 import torch
 
-# %% ../nbs/01a_kernel_common.ipynb #7fad12d7
+# %% ../nbs/01a_kernel_common.ipynb #fd2c96e6
 try:
     import triton
     import triton.language as tl
 except ImportError:  # the kernels are defined against a stand-in and refuse to run
     triton = tl = None
 
-# %% ../nbs/01a_kernel_common.ipynb #893d94c9
+# %% ../nbs/01a_kernel_common.ipynb #567923f0
 TRITON_HINT = 'the Triton kernels need triton: pip install "fibonacci_attention[triton]"'
 
 class _NoTriton:
@@ -41,7 +41,7 @@ def require_triton():
     "Raise the one `ImportError` that names the extra when triton is missing."
     if isinstance(triton, _NoTriton): raise ImportError(TRITON_HINT)
 
-# %% ../nbs/01a_kernel_common.ipynb #58c7e7f9
+# %% ../nbs/01a_kernel_common.ipynb #0dcd10fd
 LOG2E = tl.constexpr(1.4426950408889634)  # 1/ln 2: exp(x) = exp2(x * LOG2E)
 
 @triton.jit
@@ -80,7 +80,7 @@ def _lerp_rows(BASE, rows, ok, f, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.co
         x += f * (_load_rows(BASE, tl.maximum(rows - 1, 0), ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - x)
     return x
 
-# %% ../nbs/01a_kernel_common.ipynb #1f226fcd
+# %% ../nbs/01a_kernel_common.ipynb #0b0da010
 RUNTIME_ARGS = ["N", "H", "GROUP", "S", "STRIDE_OFFS", "REACH"]  # sizes that must not trigger a recompile
 
 @triton.jit
@@ -109,7 +109,7 @@ def _sparse_range(OFFS, S, limit, WINDOW: tl.constexpr, REACH, IS_REAL: tl.const
         hi = tl.minimum(hi, tl.sum((ok & (r < REACH)).to(tl.int32), 0))
     return lo, hi
 
-# %% ../nbs/01a_kernel_common.ipynb #cfa63b63
+# %% ../nbs/01a_kernel_common.ipynb #f039504f
 @triton.jit
 def _head_slabs(pid_bh, N, H, GROUP, HEAD_DIM: tl.constexpr):
     "Program axis `b * H + h`: the head h, and the element offsets (int64) of its query slab and of its K/V slab."
@@ -118,36 +118,13 @@ def _head_slabs(pid_bh, N, H, GROUP, HEAD_DIM: tl.constexpr):
     return h, pid_bh.to(tl.int64) * N * HEAD_DIM, kv_bh.to(tl.int64) * N * HEAD_DIM
 
 @triton.jit
-def _head_pointers(pid_bh, Q, K, V, OFFS, N, H, GROUP, STRIDE_OFFS, HEAD_DIM: tl.constexpr):
-    "Q, K, V and the offsets table moved to this program's head; also the query slab's offset (for O, dO, dQ)."
-    h, q_slab, kv_slab = _head_slabs(pid_bh, N, H, GROUP, HEAD_DIM)
-    return Q + q_slab, K + kv_slab, V + kv_slab, OFFS + h * STRIDE_OFFS, q_slab
-
-@triton.jit
-def _row_block(pid, N, BLOCK: tl.constexpr, BLOCK_D: tl.constexpr):
-    "A program's block of rows: its first row, the row indices, the head-dim columns and which rows exist."
-    start = pid * BLOCK
-    rows = start + tl.arange(0, BLOCK)
-    return start, rows, tl.arange(0, BLOCK_D), rows < N
-
-@triton.jit
-def _window_tile(K, V, start_n, offs_m, offs_d, N, WINDOW: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_N: tl.constexpr,
-                 BLOCK_D: tl.constexpr):
-    "The key and value tile that starts at row `start_n`, and which (query, key) pairs of it lie in the window."
-    offs_n = start_n + tl.arange(0, BLOCK_N)
-    key_ok = offs_n < N
-    dist = offs_m[:, None] - offs_n[None, :]
-    inside = (dist >= 0) & (dist < WINDOW) & key_ok[None, :]
-    return _load_rows(K, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D), _load_rows(V, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D), inside
-
-@triton.jit
 def _running_max(m_i, s_max):
     "Online-softmax step: new running max, the max to subtract (0 while a row has no key) and the rescale."
     m_new = tl.maximum(m_i, s_max)
     m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)  # rows with no key yet: p = 0 and no NaN
     return m_new, m_safe, tl.math.exp2(m_i - m_safe)
 
-# %% ../nbs/01a_kernel_common.ipynb #7e68eb1f
+# %% ../nbs/01a_kernel_common.ipynb #6004f09b
 DEFAULT_TILES = {  # BLOCK_D <= 64, then larger head dims
     64: {"fwd": (64, 64, 4, 1), "dq": (64, 64, 4, 1), "dkdv": (64, 32, 4, 2),
          "dq_window": (64, 32, 4, 1), "dq_sparse": (32, 32, 4, 2),

@@ -56,6 +56,7 @@ class TrainConfig:
     device: str = "auto"  # "auto" -> cuda if available, else cpu; or e.g. "cuda:1"
     dtype: str = "bfloat16"  # autocast dtype on CUDA ("float32" turns autocast off); the CPU runs float32
     compile: bool = False  # torch.compile the model
+    cuda_graphs: bool = False  # with compile: replay each training step from CUDA graphs (mode="reduce-overhead")
     deterministic: bool = False  # deterministic kernels and cuBLAS workspace: a rerun of a seed repeats its loss curve
     progress: bool = True  # show a tqdm progress bar
     # -- divergence guard (`05d_guard`) --
@@ -89,11 +90,13 @@ def check_train_config(c: "TrainConfig"):
         if problem: raise ConfigError(f.name, value, problem)
     if len(c.betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in c.betas):
         raise ConfigError("betas", c.betas, "two numbers in [0, 1)")
+    if c.cuda_graphs and not c.compile:
+        raise ConfigError("cuda_graphs", c.cuda_graphs, "compile=True as well (torch.compile captures the graphs)")
 
 # %% ../nbs/05e_recipe.ipynb #710156eb
 RUNTIME_FIELDS = ("out_dir", "name", "cache_dir", "ckpt_every", "keep_ckpts", "log_every", "eval_every", "eval_batches",
                   "device", "compile", "progress", "guard_loss", "guard_grad",
-                  "deterministic")
+                  "deterministic", "cuda_graphs")
 
 def config_dict(cfg: TrainConfig) -> dict:
     "`cfg` as plain JSON types (tuples become lists), as stored in config.json and checkpoints."

@@ -156,6 +156,8 @@ def resume(state: RunState, ckpt_path: Optional[Path]):
 
 def setup_run(cfg: TrainConfig, env: DistEnv, ckpt_path: Optional[Path] = None) -> RunState:
     "Data, model, optimizer, resumed from the checkpoint at `ckpt_path` when given; config.json written."
+    if cfg.cuda_graphs and env.device.type != "cuda":
+        raise ValueError(f"cuda_graphs: needs a CUDA device, this run is on {env.device.type}")
     data = load_data(cfg, env)
     gpt_config = model_config(cfg, data.vocab_size)
     raw_model = build_model(cfg, data.vocab_size).to(env.device)
@@ -167,7 +169,7 @@ def setup_run(cfg: TrainConfig, env: DistEnv, ckpt_path: Optional[Path] = None) 
         get_batch(tokens, cfg.batch_size, gpt_config.ctx_len, 0, cfg.seed)
     if env.is_main: state.run_dir.mkdir(parents=True, exist_ok=True)
     resume(state, ckpt_path)
-    if cfg.compile: state.model = torch.compile(state.model)
+    if cfg.compile: state.model = torch.compile(state.model, mode="reduce-overhead" if cfg.cuda_graphs else None)
     if env.world_size > 1:
         state.model = DistributedDataParallel(state.model, device_ids=[env.device.index] if env.device.type == "cuda" else None)
     if env.is_main:
@@ -249,6 +251,7 @@ def run_steps(state: RunState, step_hook: Optional[Callable] = None):
             lr = get_lr(step, state.max_steps, cfg.lr, state.warmup, cfg.min_lr_frac)
             x, y = rank_batch(state.data.train, cfg.batch_size, state.gpt_config.ctx_len, step, cfg.seed, env)
             state.updating = True
+            if cfg.cuda_graphs: torch.compiler.cudagraph_mark_step_begin()  # this step may overwrite the last one's graph outputs
             loss, grad_norm = train_step(state.model, state.optimizer, x, y, lr, cfg.grad_clip, state.amp)
             state.updating = False
             state.tracker.add(step, loss, grad_norm)

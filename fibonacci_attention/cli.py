@@ -275,6 +275,8 @@ def add_suite_command(commands):
                    help="stop after this long, as Ctrl-C would (models in training keep checkpoints; run again to resume)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bars")
     add_eval_arguments(p, defaults=False)
+    p.add_argument("--falsify", action=argparse.BooleanOptionalAction, default=None,
+                   help="also run each model's falsification test into OUT/falsify/ (default: the preset's)")
     p.set_defaults(run=cmd_suite, parser=p)
 
 # %% ../nbs/08_cli.ipynb #058a1763
@@ -298,7 +300,7 @@ def run_models(args, out: Path) -> int:
     "Train and evaluate the suite's models (here, or one worker per `--devices`); return how many were asked for."
     configs = suite_configs(args.preset, out, expand_kinds(args.parser, args.kinds), args.seeds, **suite_overrides(args))
     get_config(configs[0].preset, **configs[0].model)
-    eval_kw = suite_eval_kwargs(args.preset, **eval_kwargs(args))
+    eval_kw = suite_eval_kwargs(args.preset, **eval_kwargs(args), falsify=args.falsify)
     if args.devices:
         done = launch(configs, eval_kw, out, args.devices, args.seconds)
         if done < len(configs): print(f"{done} of {len(configs)} models have results; run the same command again to resume")

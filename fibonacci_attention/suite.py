@@ -20,14 +20,16 @@ from pathlib import Path
 
 from .checkpoint import atomic_write, write_json
 from .evaluate import evaluate_run
+from .falsify import falsify_run, write_falsification_csv
 from .offsets import KINDS
 from .recipe import RUNTIME_FIELDS, TrainConfig, config_dict
 from .train import load_data, train
 
 # %% auto #0
 __all__ = ['SUITES', 'SuitePreset', 'suite_configs', 'suite_eval_kwargs', 'recipe_of', 'results_path', 'finished',
-           'load_finished', 'suite_row', 'train_and_evaluate', 'claim', 'clear_claims', 'run_worker', 'stop_at',
-           'launch', 'folder_rows', 'ppl_keys', 'table_columns', 'format_table', 'write_summary_csv', 'plot_suite']
+           'load_finished', 'suite_row', 'falsify_model', 'train_and_evaluate', 'claim', 'clear_claims', 'run_worker',
+           'stop_at', 'launch', 'folder_rows', 'ppl_keys', 'table_columns', 'format_table', 'write_summary_csv',
+           'plot_suite']
 
 # %% ../nbs/07a_suite.ipynb #9af0bbbb
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ class SuitePreset:
     "What every model of a suite shares."
     about: str  # one line for `fibattn suite --help`
     train: dict  # TrainConfig fields (the others keep TrainConfig's defaults)
-    eval: dict = field(default_factory=dict)  # `evaluate_run` arguments: caps on scored tokens, repeats, batch
+    eval: dict = field(default_factory=dict)  # `evaluate_run` arguments: caps on scored tokens, repeats, batch;
+                                              # falsify=True: each model's falsification test too (`17_falsify`)
     seeds: tuple = (0,)  # the seeds when none are given
 
 _REPLICATION = dict(data="pg_books", tokens=20_000_000, batch_size=64, lr=1.5e-3, warmup_frac=0.1, vocab_size=16384,
@@ -48,7 +51,7 @@ SUITES = {
     "gpu80m": SuitePreset("the longer replication: small models, all 8 pg_books shards, 80 M tokens (2 epochs) each, compiled with CUDA graphs",
                           dict(preset="small", **{**_REPLICATION, "tokens": 80_000_000, "data_options": {}, "compile": True,
                                                    "cuda_graphs": True}),
-                          dict(max_tokens=2**18, batch_size=8), (0, 1, 2)),
+                          dict(max_tokens=2**18, batch_size=8, falsify=True), (0, 1, 2)),
     "paper": SuitePreset("the paper's scale: the gpu recipe on the 60 M-parameter paper model (not run here)",
                          dict(preset="paper", **_REPLICATION), dict(max_tokens=2**18, batch_size=8), (0, 1, 2)),
 }
@@ -102,11 +105,19 @@ def suite_row(cfg: TrainConfig, result, report: dict, seconds: float) -> dict:
             "device": report["device"], "seconds": seconds, "run_dir": str(result.run_dir),
             "eval_lengths": report["eval_lengths"], "recipe": recipe_of(cfg), "eval": report}
 
+def falsify_model(run_dir, out, options: dict):
+    "The falsification test (`17_falsify`) of one trained model into out/falsify/, with the evaluation's `options`."
+    falsify_run(run_dir, Path(out) / "falsify", batch_size=options.get("batch_size", 8),
+                max_tokens=options.get("max_tokens") or 2**18, device=options["device"], progress=options["progress"])
+    write_falsification_csv(Path(out) / "falsify")
+
 def train_and_evaluate(cfg: TrainConfig, eval_kw: dict, out) -> dict:
-    "Train one model, evaluate it, save and return its suite row."
+    "Train one model, evaluate it (with eval_kw['falsify'], also run the falsification test), save and return its suite row."
     t0 = time.perf_counter()
     result = train(cfg)
-    report = evaluate_run(result.run_dir, **{"device": cfg.device, "progress": cfg.progress, **eval_kw})
+    options = {"device": cfg.device, "progress": cfg.progress, **{k: v for k, v in eval_kw.items() if k != "falsify"}}
+    report = evaluate_run(result.run_dir, **options)
+    if eval_kw.get("falsify"): falsify_model(result.run_dir, out, options)
     row = suite_row(cfg, result, report, time.perf_counter() - t0)
     write_json(row, results_path(out, cfg))
     return row

@@ -19,6 +19,7 @@ from .evaluate import evaluate_run
 from .falsify import falsify_runs, find_runs, load_falsification, plot_falsification
 from .suite import SUITES
 from .recipe import TrainConfig, config_dict
+from .runtime import exit_with_parent
 from .train import train
 
 # %% auto #0
@@ -51,6 +52,7 @@ def noise_config(kind: str,  # attention kind
 # %% ../nbs/18_noise.ipynb #2745f124
 def _train_child(cfg: TrainConfig):
     "Train `cfg` (in a spawned process); on an error its traceback goes to the run's error.txt and the process exits with 1."
+    exit_with_parent()  # a killed `fibattn noise` leaves no trainer behind
     try: train(cfg)
     except BaseException:
         run_dir = Path(cfg.out_dir) / cfg.name

@@ -23,6 +23,7 @@ from .evaluate import evaluate_run
 from .falsify import falsify_run, write_falsification_csv
 from .offsets import KINDS
 from .recipe import RUNTIME_FIELDS, TrainConfig, config_dict
+from .runtime import exit_with_parent
 from .train import load_data, train
 
 # %% auto #0
@@ -180,7 +181,8 @@ def _environ(values: dict):
 
 # %% ../nbs/07a_suite.ipynb #8ce0f90b
 def _worker(configs: list, eval_kw: dict, out, seconds: float | None):
-    "The body of one worker process."
+    "The body of one worker process: it stops, keeping a checkpoint, when told to or when its parent dies."
+    exit_with_parent()
     stop_at(seconds)
     try: run_worker(configs, eval_kw, out, claims=True)
     except KeyboardInterrupt: _say("[worker] stopped; run the suite again to resume")

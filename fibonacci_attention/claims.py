@@ -21,7 +21,8 @@ def _versus(rows, a, b, pair):
     means = f"{a} {stats[a][0]:.1f} ± {stats[a][1]:.1f} vs {b} {stats[b][0]:.1f} ± {stats[b][1]:.1f}"
     lo, hi = pair["interval"]
     ci = f", 95% CI [{lo:+.1%}, {hi:+.1%}]" if pair["n"] > 1 else ""
-    return f"{means}; paired {_pct(pair['diff'], pair['std'])} (t = {pair['t']:.1f}, needs {pair['critical']:.2f}{ci})"
+    test = f"t = {pair['t']:.1f}, needs {pair['critical']:.2f}{ci}" if pair["n"] > 1 else "one seed: no test"
+    return f"{means}; paired {_pct(pair['diff'], pair['std'])} ({test})"
 
 def decide_gain(pair: dict) -> str:
     "'stands' for a decided gain (`paired` with noise), 'falls' for a decided loss or an interval with no gain beyond the noise."

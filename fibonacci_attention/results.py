@@ -69,14 +69,14 @@ def paired(rows:list,  # rows of `load_runs`
     if not seeds: raise ValueError(f"no seed has results for both {a!r} and {b!r}")
     diffs = [value[a, s] / value[b, s] - 1 for s in seeds]
     m, s, n = mean_std(diffs)
-    t = m / (s / math.sqrt(n)) if s > 0 else (math.copysign(math.inf, m) if m else 0.0)
+    if n < 2: t = math.nan  # one seed: no spread to test the difference against
+    else: t = m / (s / math.sqrt(n)) if s > 0 else (math.copysign(math.inf, m) if m else 0.0)
     gain, critical = -t if lower_is_better else t, T95.get(n - 1, 1.96)
     half = critical * s / math.sqrt(n) if n > 1 else math.inf
     decided = n > 1 and abs(m) > noise
     verdict = "better" if decided and gain > critical else "worse" if decided and gain < -critical else "tie"
     return dict(diff=m, std=s, n=n, t=t, critical=critical, interval=(m - half, m + half), noise=noise, verdict=verdict,
                 per_seed=dict(zip(seeds, diffs)))
-
 
 # %% ../nbs/10_results.ipynb #a4cdda18
 ISSUE_RERUN_NOISE = 0.024  # ppl@1x moved by up to 2.4% when seed 0 was retrained on another H200 (issue #13)

@@ -11,6 +11,7 @@ __all__ = ['CUBLAS_DETERMINISTIC', 'PR_SET_PDEATHSIG', 'resolve_device', 'device
 import contextlib
 import ctypes
 import math
+import multiprocessing
 import os
 import platform
 import random
@@ -232,7 +233,8 @@ PR_SET_PDEATHSIG = 1  # prctl option: the signal this process gets when its pare
 def exit_with_parent(sig: int = signal.SIGINT) -> bool:
     "Have this process receive `sig` when its parent dies (Linux); False where that cannot be arranged."
     if not sys.platform.startswith("linux"): return False
-    parent = os.getppid()
+    spawner = multiprocessing.parent_process()  # the process that started this one (None outside multiprocessing)
+    parent = spawner.pid if spawner is not None else os.getppid()
     if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0: return False
     if os.getppid() != parent: os.kill(os.getpid(), sig)  # the parent died before the request: act now
     return True

@@ -233,6 +233,8 @@ PR_SET_PDEATHSIG = 1  # prctl option: the signal this process gets when its pare
 def exit_with_parent(sig: int = signal.SIGINT) -> bool:
     "Have this process receive `sig` when its parent dies (Linux); False where that cannot be arranged."
     if not sys.platform.startswith("linux"): return False
+    if sig == signal.SIGINT and signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None):
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # inherited "ignore" (a background job): Ctrl-C's meaning back
     spawner = multiprocessing.parent_process()  # the process that started this one (None outside multiprocessing)
     parent = spawner.pid if spawner is not None else os.getppid()
     if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0: return False

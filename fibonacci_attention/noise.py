@@ -46,6 +46,7 @@ def noise_config(kind: str,  # attention kind
     "The TrainConfig of one rerun."
     name = f"{kind}-{'det' if deterministic else 'free'}-r{rep}"
     return TrainConfig(**{**recipe, "attention": kind, "seed": seed, "steps": steps, "compile": compile,
+                          "cuda_graphs": compile and recipe.get("cuda_graphs", False),
                           "deterministic": deterministic, "out_dir": str(Path(out) / "runs"), "name": name,
                           "progress": False, "ckpt_every": steps})
 
@@ -165,14 +166,12 @@ def parse_args(argv: list | None = None) -> argparse.Namespace:
     p.add_argument("--kinds", nargs="+", default=list(NOISE_KINDS), help="attention kinds retrained")
     p.add_argument("--suite", default="gpu", choices=list(SUITES), help="whose recipe the reruns follow (`suite.SUITES`; cpu: a quick check)")
     p.add_argument("--cache-dir", default="data_cache", help="tokenized data cache (carry it to the GPU)")
-    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True, help="torch.compile, as the suite")
-    p.add_argument("--cuda-graphs", action="store_true", help="with --compile: CUDA graphs too (TrainConfig.cuda_graphs; on where the --suite preset has them)")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True, help="torch.compile (with CUDA graphs where the suite has them), as the suite")
     p.add_argument("--eval-max-tokens", type=int, default=2**18, help="validation tokens scored per evaluation")
     p.add_argument("--skip-determinism", action="store_true", help="only the falsification test")
     p.add_argument("--falsify", default=None, help="falsify every run under this folder (default: the reruns r0 trained here)")
     p.add_argument("--no-falsify", action="store_true", help="skip the falsification test")
     args = p.parse_args(argv)
-    if args.cuda_graphs and not args.compile: p.error("--cuda-graphs needs --compile")
     for name in ("steps", "reps", "eval_max_tokens"):
         if getattr(args, name) < 1: p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if args.skip_determinism and args.falsify is None and not (Path(args.out) / "runs").exists():
@@ -196,9 +195,8 @@ def run_noise(argv: list | None = None) -> dict:
     args = parse_args(argv)
     out, report = Path(args.out), {}
     if not args.skip_determinism:
-        recipe = suite_recipe(args.suite, args.cache_dir)  # CUDA graphs: as the suite's preset, or --cuda-graphs
-        recipe["cuda_graphs"] = args.compile and (args.cuda_graphs or recipe.get("cuda_graphs", False))
-        report["determinism"] = measure_determinism(out, args.steps, args.kinds, args.reps, recipe, args.compile, args.eval_max_tokens)
+        report["determinism"] = measure_determinism(out, args.steps, args.kinds, args.reps, suite_recipe(args.suite, args.cache_dir),
+                                                    args.compile, args.eval_max_tokens)
         print(json.dumps(report["determinism"]["summary"], indent=1), flush=True)
     if not args.no_falsify:
         runs = runs_to_falsify(out, args.falsify)

@@ -108,8 +108,8 @@ def suite_row(cfg: TrainConfig, result, report: dict, seconds: float) -> dict:
 
 def falsify_model(run_dir, out, options: dict):
     "The falsification test (`17_falsify`) of one trained model into out/falsify/, with the evaluation's `options`."
-    falsify_run(run_dir, Path(out) / "falsify", batch_size=options.get("batch_size", 8),
-                max_tokens=options.get("max_tokens") or 2**18, device=options["device"], progress=options["progress"])
+    shared = ("batch_size", "max_tokens", "n_buckets", "device", "progress")  # what `falsify_run` takes of them
+    falsify_run(run_dir, Path(out) / "falsify", **{k: options[k] for k in shared if k in options})
     write_falsification_csv(Path(out) / "falsify")
 
 def train_and_evaluate(cfg: TrainConfig, eval_kw: dict, out) -> dict:

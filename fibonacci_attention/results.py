@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['SUITE_FOLDERS', 'T95', 'ISSUE_RERUN_NOISE', 'load_runs', 'default_results_dir', 'mean_std', 'by_kind', 'paired',
-           'load_rerun_noise', 'paired_positions', 'load_falsification', 'falsification_rows', 'kind_table',
-           'load_latency', 'plot_extrapolation']
+           'rerun_noise_file', 'load_rerun_noise', 'paired_positions', 'load_falsification', 'falsification_rows',
+           'kind_table', 'load_latency', 'plot_extrapolation']
 
 # %% ../nbs/10_results.ipynb #491e84b1
 import json
@@ -81,10 +81,17 @@ def paired(rows:list,  # rows of `load_runs`
 # %% ../nbs/10_results.ipynb #a4cdda18
 ISSUE_RERUN_NOISE = 0.024  # ppl@1x moved by up to 2.4% when seed 0 was retrained on another H200 (issue #13)
 
-def load_rerun_noise(root=".") -> dict:
-    "{'noise': relative ppl change of a same-seed rerun, 'source': where it comes from}: results/rerun_noise.json, else issue #13."
-    path = Path(root) / "results" / "rerun_noise.json"
-    if not path.exists():
+def rerun_noise_file(root=".", suite=None) -> Path | None:
+    "The rerun noise that applies: `<suite>_reruns/rerun_noise.json` (reruns at that suite's budget), else results/rerun_noise.json."
+    candidates = ([Path(f"{suite}_reruns") / "rerun_noise.json"] if suite else []) + [Path(root) / "results" / "rerun_noise.json"]
+    return next((p for p in candidates if p.exists()), None)
+
+def load_rerun_noise(root=".",  # the folder holding results/
+                     suite=None,  # the suite folder the verdicts read: reruns at its budget come first
+                    ) -> dict:
+    "{'noise': relative ppl change of a same-seed rerun, 'source': where it comes from}; issue #13's 2.4% when unmeasured."
+    path = rerun_noise_file(root, suite)
+    if path is None:
         return dict(noise=ISSUE_RERUN_NOISE, source="issue #13: seed 0 of dense, fib-fixed, fib-stagger retrained on "
                                                     "another H200 moved ppl@1x by up to 2.4% (not yet measured here)")
     r = json.loads(path.read_text())

@@ -42,6 +42,7 @@ class RingKVCache:
         self.v = torch.zeros_like(self.k)                                                       # (B, Hkv, C, D)
         self.capacity, self._length = capacity, 0
         self.pos = torch.zeros((), dtype=torch.int64, device=device)  # `length` on the device: what kernels and graphs read
+        self.table = None  # the (H, K) decode table of a pattern the cache holds (`hold`), read at every step
 
     @property
     def length(self) -> int:
@@ -113,7 +114,7 @@ def _offset_table(offsets:torch.Tensor, heads:int, capacity:int) -> torch.Tensor
 # %% ../nbs/02b_decode.ipynb #9d5ac97e
 def check_decode_inputs(q:torch.Tensor,       # (B, H, 1, D) query of the newest token
                         cache:RingKVCache,    # holds that token's key and value already
-                        offsets,              # sorted 1-D offsets, an [H, K] table (int or real), or a `SparsePattern`
+                        offsets,              # sorted 1-D offsets, an [H, K] table (int or real), a `SparsePattern`, or None: the cache's held table
                        ) -> torch.Tensor:
     "Validate a decode call; return the offsets as an (H, K) table on the cache's device."
     if not isinstance(cache, RingKVCache): raise ValueError(f"cache must be a RingKVCache, got {type(cache).__name__}")
@@ -123,6 +124,7 @@ def check_decode_inputs(q:torch.Tensor,       # (B, H, 1, D) query of the newest
     if q.shape[1] % Hkv: raise ValueError(f"q's heads ({q.shape[1]}) must be a multiple of the cache's kv_heads ({Hkv})")
     if q.device != cache.k.device: raise ValueError(f"q is on {q.device} but the cache is on {cache.k.device}")
     if cache.length < 1: raise ValueError("cache is empty: prefill or append the newest token's key and value first")
+    if offsets is None: return _held_table(cache, q.shape[1])
     if isinstance(offsets, SparsePattern): return _pattern_decode_table(offsets, q.shape[1])
     return _offset_table(check_offsets(offsets, q.shape[1], cache.k.device), q.shape[1], cache.capacity)
 
@@ -133,6 +135,21 @@ def _pattern_decode_table(pattern:SparsePattern, heads:int) -> torch.Tensor:
     table, keep = pattern_table(pattern)
     table = table.detach() if table.is_floating_point() else table.long()
     return torch.where(keep, table, torch.full_like(table, FAR)).expand(heads, -1).contiguous()
+
+def _held_table(cache:RingKVCache, heads:int) -> torch.Tensor:
+    "The decode table the cache holds, for `heads` query heads."
+    if cache.table is None: raise ValueError("offsets: none given, and the cache holds no pattern (RingKVCache.hold)")
+    if cache.table.shape[0] != heads: raise ValueError(f"q has {heads} heads but the cache holds a table for {cache.table.shape[0]}")
+    return cache.table
+
+def _hold(self:RingKVCache, pattern:SparsePattern, heads:int):  # a layer's pattern, and its number of query heads
+    "Keep `pattern`'s decode table with the cache: a decode step with `offsets=None` reads it instead of rebuilding it."
+    if cache_capacity(pattern) > self.capacity:
+        raise ValueError(f"pattern: needs cache_capacity(pattern) = {cache_capacity(pattern)} slots, the cache has {self.capacity}")
+    self.table = _pattern_decode_table(pattern, heads)
+    return self
+
+RingKVCache.hold = _hold
 
 # %% ../nbs/02b_decode.ipynb #5cb5a99b
 def _slots(pos:torch.Tensor, dist:torch.Tensor, capacity:int) -> torch.Tensor:
@@ -231,7 +248,7 @@ def decode_attention_triton(q, cache, offsets, scale=None) -> torch.Tensor:
 # %% ../nbs/02b_decode.ipynb #22109b22
 def decode_attention(q:torch.Tensor,      # (B, H, 1, D) query at position cache.length - 1 (call after append)
                      cache:RingKVCache,   # ring holding the keys/values up to that position
-                     offsets,             # sorted 1-D offsets, an [H, K] table (int or real), or a `SparsePattern`
+                     offsets=None,        # sorted 1-D offsets, an [H, K] table (int or real), a `SparsePattern`, or None: the cache's (`hold`)
                      scale:float=None,    # score scale; default 1/sqrt(head_dim)
                     ) -> torch.Tensor:
     "Sparse attention of the newest token over a ring KV cache; (B, H, 1, D). Triton on CUDA, PyTorch elsewhere."

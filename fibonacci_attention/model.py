@@ -143,9 +143,13 @@ class Rotary(nn.Module):
         self.register_buffer("cos", cos, persistent=False)
         self.register_buffer("sin", sin, persistent=False)
 
+    def at(self, pos: torch.Tensor): # 0-d int64 tensor on the device: one position
+        "(cos, sin) of one position held on the device (decoding: computed once per token, shared by every layer)."
+        return rope_at(pos, self.head_dim, self.base)
+
     def forward(self, x, # (B, H, T, D)
-                start: int | torch.Tensor = 0): # position of x[..., 0, :]; a 0-d tensor: one position (T = 1), on the device
-        if isinstance(start, torch.Tensor): return apply_rope(x, *rope_at(start, self.head_dim, self.base))
+                start: int | tuple = 0): # position of x[..., 0, :]; or the (cos, sin) pair of `at` (one position, T = 1)
+        if isinstance(start, tuple): return apply_rope(x, *start)
         end = start + x.shape[-2]
         if end > self.cos.shape[0]: self.cos, self.sin = rope_tables(0, 2 * end, self.head_dim, self.base, self.cos.device)
         return apply_rope(x, self.cos[start:end], self.sin[start:end])
@@ -240,7 +244,7 @@ class Attention(nn.Module):
 # %% ../nbs/04_model.ipynb #316df86c
 def _qkv(self: Attention, x, # (B, T, C)
          rotary: Rotary, # the model's RoPE
-         start: int = 0): # absolute position of x[:, 0]
+         start: int | tuple = 0): # absolute position of x[:, 0], or the (cos, sin) of one position (`Rotary.at`)
     "Queries (B, H, T, D) and keys, values (B, Hkv, T, D), RoPE applied to q and k."
     B, T, _ = x.shape
     q = self.q_proj(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
@@ -270,7 +274,8 @@ def _new_cache(self: Attention, k, # (B, Hkv, T, D) keys of the prompt
     B, Hkv, _, D = k.shape
     if self.base is None: return DenseKVCache(B, Hkv, D, max_len, k.dtype, k.device)
     from fibonacci_attention.decode import RingKVCache, cache_capacity
-    return RingKVCache(B, Hkv, D, cache_capacity(self.pattern()), k.dtype, k.device)
+    pattern = self.pattern()
+    return RingKVCache(B, Hkv, D, cache_capacity(pattern), k.dtype, k.device).hold(pattern, self.n_heads)
 
 def _prefill(self: Attention, x, # (B, T, C): the prompt
              rotary: Rotary, # the model's RoPE
@@ -283,9 +288,9 @@ def _prefill(self: Attention, x, # (B, T, C): the prompt
 def _token_step(self: Attention, x, # (B, 1, C): one new position
                 rotary: Rotary, # the model's RoPE
                 cache, # this layer's cache
-                pos: torch.Tensor): # 0-d device tensor: the absolute position of x
+                angles: tuple): # (cos, sin) of x's position, from `rotary.at(pos)`
     "Attention output (B, 1, C) of one new position; appends its key and value to `cache`."
-    q, k, v = self.qkv(x, rotary, pos)
+    q, k, v = self.qkv(x, rotary, angles)
     cache.append_token(k, v)
     return self._merge_heads(self._decode_attend(q, cache))
 
@@ -293,7 +298,7 @@ def _decode_attend(self: Attention, q, cache): # (B, H, 1, D)
     "One query at position cache.length - 1 over the cached keys and values: (B, H, 1, D)."
     if self.base is None: return cache.attend(q)
     from fibonacci_attention.decode import decode_attention
-    return decode_attention(q, cache, self.pattern())
+    return decode_attention(q, cache)  # the pattern's table, held by the cache since `_new_cache`
 
 Attention._new_cache, Attention.prefill, Attention.token_step, Attention._decode_attend = _new_cache, _prefill, _token_step, _decode_attend
 
@@ -315,9 +320,9 @@ class Block(nn.Module):
         x = x + y
         return x + self.mlp(self.mlp_norm(x)), cache
 
-    def token_step(self, x, rotary: Rotary, cache, pos):
-        "`forward` for one new position at device position `pos`, through the cache."
-        x = x + self.attn.token_step(self.attn_norm(x), rotary, cache, pos)
+    def token_step(self, x, rotary: Rotary, cache, angles: tuple):
+        "`forward` for one new position, through the cache; `angles`: RoPE's (cos, sin) of its position (`Rotary.at`)."
+        x = x + self.attn.token_step(self.attn_norm(x), rotary, cache, angles)
         return x + self.mlp(self.mlp_norm(x))
 
 # %% ../nbs/04_model.ipynb #bc982fa7
@@ -400,9 +405,9 @@ def _prefill_model(self: GPT, idx, # (B, T) prompt token ids
 def _token_step_model(self: GPT, token, # (B, 1) the newest token
                       caches): # the layers' caches; the token's position is caches[0].pos
     "Logits (B, V) after one more token; every cache advances by one. No host reads: capturable in a CUDA graph."
-    pos = caches[0].pos.clone()  # the layers advance their own `pos` as they go
+    angles = self.rotary.at(caches[0].pos)  # once for all layers, before any of them advances its cache
     x = self.embed(token)
-    for block, cache in zip(self.blocks, caches): x = block.token_step(x, self.rotary, cache, pos)
+    for block, cache in zip(self.blocks, caches): x = block.token_step(x, self.rotary, cache, angles)
     return F.linear(self.norm(x[:, -1]), self.embed.weight)
 
 def _graphed_token_step(self: GPT, caches, batch: int):

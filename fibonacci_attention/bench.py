@@ -79,13 +79,14 @@ def case_offsets(n, window=32, real=False, per_head=None, device="cpu"):
 
 # %% ../nbs/02c_bench.ipynb #cc29cd9b
 def check_case(batch, heads, kv_heads, n, head_dim, dtype, real=False, per_head=False, window=32, seed=0,
-               device="cuda"):
+               device="cuda", parts="both"):  # parts: the offsets' "both" parts, or the "window" or the "sparse" part alone
     "Errors of the kernel and of the gather path against float64; `ok` when kernel <= 2x gather (rules above)."
     g = torch.Generator(device="cpu").manual_seed(seed)
     make = lambda h: torch.randn(batch, h, n, head_dim, generator=g).to(device)
     qkv = [make(heads), make(kv_heads), make(kv_heads)]
     do = make(heads)
     offsets = case_offsets(n, window, real, heads if per_head else None, device)
+    offsets = {"both": offsets, "window": offsets[..., :window], "sparse": offsets[..., window:]}[parts]
     off = lambda: offsets.clone().requires_grad_(real)
     ref = _outputs_and_grads(attention_reference, *_leaves(qkv, torch.float64), off(), do)
     kern = _outputs_and_grads(kernel_attention, *_leaves(qkv, dtype), off(), do)
@@ -93,7 +94,7 @@ def check_case(batch, heads, kv_heads, n, head_dim, dtype, real=False, per_head=
     window_size = sparse_pattern(offsets, heads).window
     names = ["out", "dq", "dk", "dv"] + (["doffsets"] if real else [])
     row = dict(batch=batch, heads=heads, kv_heads=kv_heads, n=n, head_dim=head_dim, dtype=str(dtype)[6:],
-               real=real, per_head=per_head, ok=True)
+               real=real, per_head=per_head, parts=parts, ok=True)
     for name, a, b, r in zip(names, kern, gath, ref):
         if name == "doffsets": a, b, r = a[..., window_size:], b[..., window_size:], r[..., window_size:]
         ek, eg = rel_error(a, r), rel_error(b, r)
@@ -110,7 +111,7 @@ def check_case(batch, heads, kv_heads, n, head_dim, dtype, real=False, per_head=
 # %% ../nbs/02c_bench.ipynb #6eec516c
 def check_grid(ns=(1, 97, 1025, 4096), head_dims=(32, 64, 128), dtypes=(torch.float16, torch.bfloat16),
                device="cuda", log=print):
-    "The GPU check: GQA 8:2, every n x head_dim x dtype, integer and real offsets, plus per-head tables."
+    "The GPU check: GQA 8:2, every n x head_dim x dtype, integer and real offsets, plus per-head tables and one-part patterns."
     rows = []
     for n in ns:
         for d in head_dims:
@@ -121,6 +122,9 @@ def check_grid(ns=(1, 97, 1025, 4096), head_dims=(32, 64, 128), dtypes=(torch.fl
     for real in (False, True):
         rows.append(check_case(2, 4, 4, 333, 64, torch.bfloat16, real, per_head=True, seed=len(rows), device=device))
         log(_format_check(rows[-1]))
+    for parts, real in (("window", False), ("sparse", False), ("sparse", True)):  # the backward's one-launch path
+        rows.append(check_case(1, 8, 2, 1025, 64, torch.bfloat16, real, seed=len(rows), device=device, parts=parts))
+        log(_format_check(rows[-1]))
     return rows
 
 def _format_check(row):
@@ -128,7 +132,7 @@ def _format_check(row):
     errs = " ".join(f"{k[:-7]} {row[k]:.1e}/{row[k[:-7] + '_gather']:.1e}" for k in row if k.endswith("_kernel"))
     if "doffsets_kernel_vs_rounded" in row: errs += f" (doffsets vs rounded inputs {row['doffsets_kernel_vs_rounded']:.1e})"
     return (f"{'ok  ' if row['ok'] else 'FAIL'} n={row['n']:5d} d={row['head_dim']:3d} {row['dtype']:8s} "
-            f"real={row['real']:d} per_head={row['per_head']:d}  kernel/gather: {errs}")
+            f"real={row['real']:d} per_head={row['per_head']:d} parts={row.get('parts', 'both')}  kernel/gather: {errs}")
 
 # %% ../nbs/02c_bench.ipynb #5a245dfe
 def flex_for(offsets, n, device="cuda"):

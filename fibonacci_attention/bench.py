@@ -442,29 +442,31 @@ def latency_table(preset:str="small", kinds=KINDS, batches=(8, 64), length:int=N
 
 # %% ../nbs/02c_bench.ipynb #11c52e62
 def decode_token_ms(kind:str, history:int, new_tokens:int=64, cuda_graph:bool=True, preset:str="small", batch:int=1,
-                    device="cuda") -> dict:
+                    device="cuda", compile:bool=False) -> dict:
     "Milliseconds per generated token after a `history`-token prompt (bf16 model), and the memory of the caches."
     from fibonacci_attention.decode import cache_capacity
     model = _model(kind, preset, 512, device).eval().to(torch.bfloat16)
     idx = torch.randint(0, model.cfg.vocab_size, (batch, history), device=device)
     def seconds(n):
         torch.cuda.synchronize(); t0 = time.perf_counter()
-        for _ in model.stream(idx, n, top_k=1, cuda_graph=cuda_graph): pass
+        for _ in model.stream(idx, n, top_k=1, cuda_graph=cuda_graph, compile=compile): pass
         torch.cuda.synchronize(); return time.perf_counter() - t0
-    seconds(2)  # compiles the kernels
+    seconds(2)  # compiles the kernels (and with `compile`, the step)
     per_token = (seconds(2 + new_tokens) - seconds(2)) / new_tokens
     slots = [history + 2 + new_tokens if b.attn.base is None else cache_capacity(b.attn.pattern()) for b in model.blocks]
     cache_mb = sum(slots) * 2 * batch * model.cfg.n_kv_heads * model.cfg.head_dim * 2 / 1e6  # k and v, bf16
-    return dict(kind=kind, history=history, batch=batch, cuda_graph=cuda_graph, ms_per_token=1e3 * per_token,
+    return dict(kind=kind, history=history, batch=batch, cuda_graph=cuda_graph, compile=compile, ms_per_token=1e3 * per_token,
                 cache_mb=cache_mb, device=torch.cuda.get_device_name())
 
 def bench_decode(out, kinds=KINDS, histories=(512, 8192, 32768), log=print) -> list:
-    "Per-token decode time of every kind at every history (graphed), plus the ungraphed step at the first history."
+    "Per-token decode time of every kind at every history (graphed), the compiled and graphed step and the ungraphed one at the first."
     rows = []
     for kind in kinds:
-        for history, graph in [(h, True) for h in histories] + [(histories[0], False)]:
-            rows.append(decode_token_ms(kind, history, cuda_graph=graph))
-            log(f"decode {kind:12s} history {history:6d} {'graph' if graph else 'eager'}: {rows[-1]['ms_per_token']:7.3f} ms/token, "
+        runs = [(h, True, False) for h in histories] + [(histories[0], True, True), (histories[0], False, False)]
+        for history, graph, compile in runs:
+            rows.append(decode_token_ms(kind, history, cuda_graph=graph, compile=compile))
+            mode = ("compiled + " if compile else "") + ("graph" if graph else "eager")
+            log(f"decode {kind:12s} history {history:6d} {mode:16s}: {rows[-1]['ms_per_token']:7.3f} ms/token, "
                 f"cache {rows[-1]['cache_mb']:.1f} MB")
             write_csv(rows, out)
     return rows

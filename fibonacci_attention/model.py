@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from .offsets import (KINDS, SparsePattern, layer_offsets, learned_pattern, learned_terms, parse_kind,
                                          real_offsets, schedule_alphas)
-from .attention import sparse_attention
+from .attention import decode_attention_op, sparse_attention
 from .reference import repeat_kv
 
 # %% ../nbs/04_model.ipynb #ab4db7a1
@@ -188,12 +188,22 @@ class DenseKVCache:
         self._length = T; self.pos.fill_(T)
         return self
 
-    def append_token(self, k, v): # (B, Hkv, 1, D) each
-        "Write one position at `pos` (read on the device only)."
+    def check_room(self):
+        "ValueError when no position is left."
         if self._length >= self.capacity: raise ValueError(f"the cache is full ({self.capacity} positions)")
+
+    def write_token(self, k, v): # (B, Hkv, 1, D) each
+        "Write one position at `pos`, device work only (a compiled or captured step can hold it)."
         self.k.index_copy_(2, self.pos.view(1), k.to(self.k.dtype))
         self.v.index_copy_(2, self.pos.view(1), v.to(self.v.dtype))
-        self.pos += 1; self._length += 1
+        self.pos += 1
+        return self
+
+    def append_token(self, k, v): # (B, Hkv, 1, D) each
+        "`write_token` after checking for room, then the host's copy of the length."
+        self.check_room()
+        self.write_token(k, v)
+        self._length += 1
         return self
 
     def attend(self, q): # (B, H, 1, D): the newest position's query
@@ -288,17 +298,17 @@ def _prefill(self: Attention, x, # (B, T, C): the prompt
 def _token_step(self: Attention, x, # (B, 1, C): one new position
                 rotary: Rotary, # the model's RoPE
                 cache, # this layer's cache
-                angles: tuple): # (cos, sin) of x's position, from `rotary.at(pos)`
+                angles: tuple, # (cos, sin) of x's position, from `rotary.at(pos)`
+                count: bool = True): # advance the cache's host `length` too (False: device work only, see `GPT.token_step`)
     "Attention output (B, 1, C) of one new position; appends its key and value to `cache`."
     q, k, v = self.qkv(x, rotary, angles)
-    cache.append_token(k, v)
+    (cache.append_token if count else cache.write_token)(k, v)
     return self._merge_heads(self._decode_attend(q, cache))
 
 def _decode_attend(self: Attention, q, cache): # (B, H, 1, D)
     "One query at position cache.length - 1 over the cached keys and values: (B, H, 1, D)."
     if self.base is None: return cache.attend(q)
-    from fibonacci_attention.decode import decode_attention
-    return decode_attention(q, cache)  # the pattern's table, held by the cache since `_new_cache`
+    return decode_attention_op(q, cache.k, cache.v, cache.table, cache.pos, self.head_dim ** -0.5)  # table held since `_new_cache`
 
 Attention._new_cache, Attention.prefill, Attention.token_step, Attention._decode_attend = _new_cache, _prefill, _token_step, _decode_attend
 
@@ -320,9 +330,9 @@ class Block(nn.Module):
         x = x + y
         return x + self.mlp(self.mlp_norm(x)), cache
 
-    def token_step(self, x, rotary: Rotary, cache, angles: tuple):
+    def token_step(self, x, rotary: Rotary, cache, angles: tuple, count: bool = True):
         "`forward` for one new position, through the cache; `angles`: RoPE's (cos, sin) of its position (`Rotary.at`)."
-        x = x + self.attn.token_step(self.attn_norm(x), rotary, cache, angles)
+        x = x + self.attn.token_step(self.attn_norm(x), rotary, cache, angles, count)
         return x + self.mlp(self.mlp_norm(x))
 
 # %% ../nbs/04_model.ipynb #bc982fa7
@@ -402,33 +412,51 @@ def _prefill_model(self: GPT, idx, # (B, T) prompt token ids
         caches.append(cache)
     return F.linear(self.norm(x[:, -1]), self.embed.weight), caches
 
-def _token_step_model(self: GPT, token, # (B, 1) the newest token
-                      caches): # the layers' caches; the token's position is caches[0].pos
-    "Logits (B, V) after one more token; every cache advances by one. No host reads: capturable in a CUDA graph."
+def _token_step_core(self: GPT, token, # (B, 1) the newest token
+                     caches): # the layers' caches; the token's position is caches[0].pos
+    "Logits (B, V) after one more token, device work only: each cache's `pos` advances, its host `length` does not."
     angles = self.rotary.at(caches[0].pos)  # once for all layers, before any of them advances its cache
     x = self.embed(token)
-    for block, cache in zip(self.blocks, caches): x = block.token_step(x, self.rotary, cache, angles)
+    for block, cache in zip(self.blocks, caches): x = block.token_step(x, self.rotary, cache, angles, count=False)
     return F.linear(self.norm(x[:, -1]), self.embed.weight)
 
-def _graphed_token_step(self: GPT, caches, batch: int):
-    "`token_step` captured in a CUDA graph: returns step(token) -> logits (a buffer the next replay overwrites)."
+def _token_step_model(self: GPT, token, # (B, 1) the newest token
+                      caches, # the layers' caches
+                      core=None): # the device work: `token_step_core`, or it compiled
+    "Logits (B, V) after one more token; every cache advances by one."
+    for cache in caches: cache.check_room()
+    logits = (core or self.token_step_core)(token, caches)
+    for cache in caches: cache._length += 1
+    return logits
+
+def _compiled_step(self: GPT, backend: str = "inductor"):
+    "`token_step_core` compiled as one graph (Inductor fuses the small operations between the attention ops)."
+    return torch.compile(self.token_step_core, fullgraph=True, dynamic=False, backend=backend)
+
+def _graphed_token_step(self: GPT, caches, batch: int, core=None):
+    "`token_step` with its device work (`core`, default `token_step_core`) captured in a CUDA graph: step(token) -> logits."
+    core = core or self.token_step_core
     token_in = torch.zeros(batch, 1, dtype=torch.long, device=caches[0].pos.device)
-    lengths, positions = [c.length for c in caches], [c.pos.clone() for c in caches]
+    positions = [c.pos.clone() for c in caches]
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side): self.token_step(token_in, caches)  # compiles the kernels
+    with torch.cuda.stream(side):
+        for _ in range(2):  # compiles the kernels; each warm-up writes the same slot, which the first real step overwrites
+            core(token_in, caches)
+            for cache, p in zip(caches, positions): cache.pos.copy_(p)
     torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph): logits = self.token_step(token_in, caches)
-    for cache, n, p in zip(caches, lengths, positions): cache._length = n; cache.pos.copy_(p)  # undo the warm-up
+    with torch.cuda.graph(graph): logits = core(token_in, caches)
     def step(token):
+        for cache in caches: cache.check_room()
         token_in.copy_(token)
         graph.replay()
         for cache in caches: cache._length += 1
         return logits
     return step
 
-GPT.prefill, GPT.token_step, GPT.graphed_token_step = _prefill_model, _token_step_model, _graphed_token_step
+GPT.prefill, GPT.token_step_core, GPT.token_step, GPT.compiled_step = _prefill_model, _token_step_core, _token_step_model, _compiled_step
+GPT.graphed_token_step = _graphed_token_step
 
 # %% ../nbs/04_model.ipynb #278f61bc
 @torch.no_grad()
@@ -436,12 +464,14 @@ def _stream(self: GPT, idx, # (B, T) prompt token ids
             max_new_tokens: int, # tokens to add
             temperature: float = 1.0, # softmax temperature; <= 0 means greedy
             top_k: int | None = None, # sample among the k most likely tokens
-            cuda_graph: bool | None = None): # replay each step from a CUDA graph; None: on CUDA
+            cuda_graph: bool | None = None, # replay each step from a CUDA graph; None: on CUDA
+            compile: bool = False): # compile the step (`compiled_step`)
     "Yield `max_new_tokens` sampled tokens, each (B, 1), as they come."
     B, T = idx.shape
     logits, caches = self.prefill(idx, T + max_new_tokens)
     graphed = (idx.is_cuda if cuda_graph is None else cuda_graph) and max_new_tokens > 1
-    step = self.graphed_token_step(caches, B) if graphed else (lambda token: self.token_step(token, caches))
+    core = self.compiled_step() if compile and max_new_tokens > 1 else None
+    step = self.graphed_token_step(caches, B, core) if graphed else (lambda token: self.token_step(token, caches, core))
     for i in range(max_new_tokens):
         token = sample_next(logits, temperature, top_k)
         yield token
@@ -449,7 +479,7 @@ def _stream(self: GPT, idx, # (B, T) prompt token ids
 
 def _generate(self: GPT, idx, # (B, T) prompt token ids
               max_new_tokens: int, # tokens to add
-              **sampling): # `stream`'s temperature, top_k and cuda_graph
+              **sampling): # `stream`'s temperature, top_k, cuda_graph and compile
     "`idx` followed by `max_new_tokens` sampled tokens: (B, T + max_new_tokens)."
     return torch.cat([idx, *self.stream(idx, max_new_tokens, **sampling)], dim=1)
 

@@ -451,18 +451,18 @@ def decode_token_ms(kind:str, history:int, new_tokens:int=64, cuda_graph:bool=Tr
         torch.cuda.synchronize(); t0 = time.perf_counter()
         for _ in model.stream(idx, n, top_k=1, cuda_graph=cuda_graph, compile=compile): pass
         torch.cuda.synchronize(); return time.perf_counter() - t0
-    seconds(2)  # compiles the kernels (and with `compile`, the step)
-    per_token = (seconds(2 + new_tokens) - seconds(2)) / new_tokens
+    seconds(2), seconds(2 + new_tokens)  # warm-up: compiles the kernels, and with `compile` the step for each cache size
+    per_token = (seconds(2 + new_tokens) - seconds(2)) / new_tokens  # (dense's cache size is part of its compiled step)
     slots = [history + 2 + new_tokens if b.attn.base is None else cache_capacity(b.attn.pattern()) for b in model.blocks]
     cache_mb = sum(slots) * 2 * batch * model.cfg.n_kv_heads * model.cfg.head_dim * 2 / 1e6  # k and v, bf16
     return dict(kind=kind, history=history, batch=batch, cuda_graph=cuda_graph, compile=compile, ms_per_token=1e3 * per_token,
                 cache_mb=cache_mb, device=torch.cuda.get_device_name())
 
 def bench_decode(out, kinds=KINDS, histories=(512, 8192, 32768), log=print) -> list:
-    "Per-token decode time of every kind at every history (graphed), the compiled and graphed step and the ungraphed one at the first."
+    "Per-token decode time of every kind at every history, graphed and compiled + graphed; the ungraphed step at the first."
     rows = []
     for kind in kinds:
-        runs = [(h, True, False) for h in histories] + [(histories[0], True, True), (histories[0], False, False)]
+        runs = [(h, True, compile) for compile in (False, True) for h in histories] + [(histories[0], False, False)]
         for history, graph, compile in runs:
             rows.append(decode_token_ms(kind, history, cuda_graph=graph, compile=compile))
             mode = ("compiled + " if compile else "") + ("graph" if graph else "eager")

@@ -134,16 +134,16 @@ def check_decode_inputs(q:torch.Tensor,       # (B, H, 1, D) query of the newest
     if q.device != cache.k.device: raise ValueError(f"q is on {q.device} but the cache is on {cache.k.device}")
     if cache.length < 1: raise ValueError("cache is empty: prefill or append the newest token's key and value first")
     if offsets is None: return _held_table(cache, q.shape[1])
-    if isinstance(offsets, SparsePattern): return _pattern_decode_table(offsets, q.shape[1])
+    if isinstance(offsets, SparsePattern): return _pattern_decode_table(offsets, q.shape[1], cache.k.device)
     return _offset_table(check_offsets(offsets, q.shape[1], cache.k.device), q.shape[1], cache.capacity)
 
 FAR = 2**30  # a distance no query reaches: marks the entries of a filtered pattern that do not count
 
-def _pattern_decode_table(pattern:SparsePattern, heads:int) -> torch.Tensor:
-    "A pattern as an (H, K) decode table, filtered-out entries moved out of reach; no host read (the cache was sized by `cache_capacity`)."
+def _pattern_decode_table(pattern:SparsePattern, heads:int, device) -> torch.Tensor:
+    "A pattern as an (H, K) decode table on `device`, filtered-out entries moved out of reach; no host read (the cache was sized by `cache_capacity`)."
     table, keep = pattern_table(pattern)
     table = table.detach() if table.is_floating_point() else table.long()
-    return torch.where(keep, table, torch.full_like(table, FAR)).expand(heads, -1).contiguous()
+    return torch.where(keep, table, torch.full_like(table, FAR)).expand(heads, -1).contiguous().to(device)
 
 def _held_table(cache:RingKVCache, heads:int) -> torch.Tensor:
     "The decode table the cache holds, for `heads` query heads."
@@ -155,7 +155,7 @@ def _hold(self:RingKVCache, pattern:SparsePattern, heads:int):  # a layer's patt
     "Keep `pattern`'s decode table with the cache: a decode step with `offsets=None` reads it instead of rebuilding it."
     if cache_capacity(pattern) > self.capacity:
         raise ValueError(f"pattern: needs cache_capacity(pattern) = {cache_capacity(pattern)} slots, the cache has {self.capacity}")
-    self.table = _pattern_decode_table(pattern, heads)
+    self.table = _pattern_decode_table(pattern, heads, self.k.device)
     return self
 
 RingKVCache.hold = _hold

@@ -465,7 +465,7 @@ def _stream(self: GPT, idx, # (B, T) prompt token ids
             temperature: float = 1.0, # softmax temperature; <= 0 means greedy
             top_k: int | None = None, # sample among the k most likely tokens
             cuda_graph: bool | None = None, # replay each step from a CUDA graph; None: on CUDA
-            compile: bool = False): # compile the step (`compiled_step`)
+            compile: bool = False): # compile the step (`compiled_step`); dense compiles once per cache size (prompt + tokens)
     "Yield `max_new_tokens` sampled tokens, each (B, 1), as they come."
     B, T = idx.shape
     logits, caches = self.prefill(idx, T + max_new_tokens)

@@ -230,13 +230,16 @@ def add_generate_command(commands):
     p.add_argument("--top-k", type=ranged(int, ">= 1", True), default=50, help="sample among the k most likely tokens; none: all")
     p.add_argument("--seed", type=ranged(int, ">= 0", True), default=0, help="random seed (the same seed, the same text); none: unseeded")
     p.add_argument("--device", default="auto", help='"auto" (CUDA when available), "cpu", "cuda:1", ...')
+    p.add_argument("--compile", action="store_true",
+                   help="compile the decoding step (torch.compile); the first token waits for the compilation")
     p.set_defaults(run=cmd_generate, parser=p)
 
 
 def cmd_generate(args, argv: list[str]) -> int:
     "Print the prompt, then the sampled text piece by piece."
     check_device(args.parser, args.device)
-    pieces = generate_text(args.run_dir, args.prompt, args.max_new_tokens, args.temperature, args.top_k, args.seed, args.device)
+    pieces = generate_text(args.run_dir, args.prompt, args.max_new_tokens, args.temperature, args.top_k, args.seed, args.device,
+                           args.compile)
     try: first = next(pieces, "")  # a missing run or tokenizer fails here, before anything is printed
     except (OSError, ValueError) as e: args.parser.error(str(e))
     print(args.prompt + first, end="", flush=True)

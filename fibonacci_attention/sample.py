@@ -25,6 +25,7 @@ def stream_tokens(model, # a `GPT` in eval mode
                   temperature: float = 1.0, # softmax temperature; <= 0: greedy
                   top_k: int | None = None, # sample among the k most likely tokens
                   seed: int | None = None, # seeds torch's generator first (None: leave it as it is)
+                  compile: bool = False, # compile each step's device work (`GPT.compiled_step`): the first token waits for it
                  ) -> Iterator[int]:
     "Sampled token ids, one at a time, decoding with the model's per-layer caches."
     if not prompt: raise ValueError("prompt: needs at least one token")
@@ -33,7 +34,8 @@ def stream_tokens(model, # a `GPT` in eval mode
     if seed is not None: torch.manual_seed(seed)
     device = model_device(model)
     with autocast(device):  # `GPT.stream`: the prompt once, then one cached step per token (a CUDA graph on the GPU)
-        for token in model.stream(torch.tensor([prompt], device=device), max_new_tokens, temperature, top_k): yield int(token)
+        for token in model.stream(torch.tensor([prompt], device=device), max_new_tokens, temperature, top_k, compile=compile):
+            yield int(token)
 
 # %% ../nbs/07b_sample.ipynb #d995041d
 def stream_text(tokenizer, # a `tokenizers.Tokenizer`
@@ -56,10 +58,11 @@ def generate_text(run_dir: str | Path, # a run directory written by `train.train
                   top_k: int | None = 50, # sample among the k most likely tokens (None: all)
                   seed: int | None = 0, # random seed (None: unseeded)
                   device: str = "auto", # "auto": CUDA when available, else CPU
+                  compile: bool = False, # compile the decoding step (`stream_tokens`)
                  ) -> Iterator[str]:
     "Text pieces continuing `prompt`, sampled from the run's model with its tokenizer, as they come."
     device = resolve_device(device)
     model, info, _ = load_run(run_dir, device)
     tokenizer = run_tokenizer(run_dir, info)
     ids = tokenizer.encode(prompt).ids if prompt else [tokenizer.token_to_id(EOT)]
-    yield from stream_text(tokenizer, stream_tokens(model, ids, max_new_tokens, temperature, top_k, seed))
+    yield from stream_text(tokenizer, stream_tokens(model, ids, max_new_tokens, temperature, top_k, seed, compile))

@@ -26,7 +26,7 @@ from .runlock import RunLocked
 from .runtime import resolve_device
 from .sample import generate_text
 from .suite import (SUITES, folder_rows, format_table, launch, plot_suite, run_worker, stop_at,
-                                       suite_configs, suite_eval_kwargs, write_summary_csv)
+                                       suite_configs, suite_eval_kwargs, suite_plan, write_summary_csv)
 from .recipe import FIELD_RULES, ConfigError, TrainConfig, run_name
 from .rundir import RESTART_HELP
 from .train import train
@@ -36,8 +36,8 @@ __all__ = ['RUN_FAILURES', 'SUITE_OPTIONS', 'FORWARDING', 'CliParser', 'check_ch
            'dict_option_keys', 'add_train_args', 'config_from_args', 'add_train_command', 'interrupted', 'failed',
            'cmd_train', 'add_eval_arguments', 'eval_kwargs', 'add_eval_command', 'describe_eval', 'score_kwargs',
            'cmd_eval', 'add_generate_command', 'cmd_generate', 'add_suite_command', 'suite_overrides', 'suite_option',
-           'run_models', 'cmd_suite', 'add_forwarding_command', 'run_forwarded', 'add_bench_command',
-           'add_noise_command', 'build_parser', 'main']
+           'suite_models', 'show_plan', 'run_models', 'cmd_suite', 'add_forwarding_command', 'run_forwarded',
+           'add_bench_command', 'add_noise_command', 'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #2d433238
 class CliParser(argparse.ArgumentParser):
@@ -280,6 +280,8 @@ def add_suite_command(commands):
     add_eval_arguments(p, defaults=False)
     p.add_argument("--falsify", action=argparse.BooleanOptionalAction, default=None,
                    help="also run each model's falsification test into OUT/falsify/ (default: the preset's)")
+    p.add_argument("--plan", action="store_true",
+                   help="print each model's state in OUT (finished, partly trained, to train) and exit: nothing is trained")
     p.set_defaults(run=cmd_suite, parser=p)
 
 # %% ../nbs/08_cli.ipynb #058a1763
@@ -299,9 +301,21 @@ def suite_option(field: str) -> str:
     return "--" + field.replace("_", "-") if field in SUITE_OPTIONS + ("model",) else f"--set {field}"
 
 # %% ../nbs/08_cli.ipynb #0b8c0df1
+def suite_models(args, out: Path) -> list:
+    "The TrainConfig of each model the command line asks for."
+    return suite_configs(args.preset, out, expand_kinds(args.parser, args.kinds), args.seeds, **suite_overrides(args))
+
+def show_plan(args, out: Path) -> int:
+    "`--plan`: print each model's state in `out` (nothing is trained)."
+    plan = suite_plan(suite_models(args, out), out)
+    for r in plan: print(f"{r['kind']:14s} seed {r['seed']}  {r['state']}")
+    done = sum(r["state"] == "finished" for r in plan)
+    print(f"{done} of {len(plan)} models finished in {out}")
+    return 0
+
 def run_models(args, out: Path) -> int:
     "Train and evaluate the suite's models (here, or one worker per `--devices`); return how many were asked for."
-    configs = suite_configs(args.preset, out, expand_kinds(args.parser, args.kinds), args.seeds, **suite_overrides(args))
+    configs = suite_models(args, out)
     get_config(configs[0].preset, **configs[0].model)
     eval_kw = suite_eval_kwargs(args.preset, **eval_kwargs(args), falsify=args.falsify)
     if args.devices:
@@ -317,8 +331,10 @@ def run_models(args, out: Path) -> int:
 def cmd_suite(args, argv: list[str]) -> int:
     "Run the suite, print the table, write the CSV and the figure."
     t0, out = time.perf_counter(), Path(args.out or f"runs/suite-{args.preset}")
-    check_device(args.parser, args.device)
-    try: run_models(args, out)
+    if not args.plan: check_device(args.parser, args.device)
+    try:
+        if args.plan: return show_plan(args, out)
+        run_models(args, out)
     except KeyboardInterrupt:
         return interrupted(f"finished models are kept in {out / 'results'}, the last run's checkpoint in {out / 'runs'}", argv)
     except ConfigError as e: args.parser.error(f"argument {suite_option(e.field)}: expected {e.expected}, got {e.value!r}")

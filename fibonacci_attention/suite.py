@@ -18,19 +18,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
-from .checkpoint import atomic_write, write_json
+from .checkpoint import atomic_write, checkpoint_paths, read_jsonl, write_json
 from .evaluate import evaluate_run
 from .falsify import falsify_run, write_falsification_csv
 from .offsets import KINDS
-from .recipe import RUNTIME_FIELDS, TrainConfig, config_dict
+from .model import get_config
+from .recipe import RUNTIME_FIELDS, TrainConfig, config_dict, run_name, total_steps
 from .runtime import exit_with_parent
 from .train import load_data, train
 
 # %% auto #0
 __all__ = ['SUITES', 'SuitePreset', 'suite_configs', 'suite_eval_kwargs', 'recipe_of', 'results_path', 'finished',
-           'load_finished', 'suite_row', 'falsify_model', 'train_and_evaluate', 'claim', 'clear_claims', 'run_worker',
-           'stop_at', 'launch', 'folder_rows', 'ppl_keys', 'table_columns', 'format_table', 'write_summary_csv',
-           'plot_suite']
+           'load_finished', 'model_state', 'suite_plan', 'suite_row', 'falsify_model', 'train_and_evaluate', 'claim',
+           'clear_claims', 'run_worker', 'stop_at', 'launch', 'folder_rows', 'ppl_keys', 'table_columns',
+           'format_table', 'write_summary_csv', 'plot_suite']
 
 # %% ../nbs/07a_suite.ipynb #9af0bbbb
 @dataclass(frozen=True)
@@ -96,6 +97,20 @@ def load_finished(out, cfg: TrainConfig) -> dict:
         raise ValueError(f"{path} was made with {k}={row['recipe'].get(k)!r}, this suite has {k}={now.get(k)!r}; "
                          "use another --out")
     return row
+
+# %% ../nbs/07a_suite.ipynb #2cc79666
+def model_state(out, cfg: TrainConfig) -> str:
+    "'finished', 'partly trained (log at step N of M)' or 'to train': one model of a suite folder, read from its files."
+    if results_path(out, cfg).exists(): return "finished"
+    run_dir = Path(cfg.out_dir) / run_name(cfg)
+    if not any(p.exists() for p in checkpoint_paths(run_dir)): return "to train"
+    logged = max((r["step"] for r in read_jsonl(run_dir / "metrics.jsonl") if "step" in r), default=0)
+    ctx_len = cfg.ctx_len or get_config(cfg.preset, **cfg.model).ctx_len
+    return f"partly trained (log at step {logged} of {total_steps(cfg, ctx_len)})"
+
+def suite_plan(configs: list, out) -> list[dict]:
+    "Kind, seed and `model_state` of each of the suite's models."
+    return [dict(kind=cfg.attention, seed=cfg.seed, state=model_state(out, cfg)) for cfg in configs]
 
 # %% ../nbs/07a_suite.ipynb #11514179
 def suite_row(cfg: TrainConfig, result, report: dict, seconds: float) -> dict:

@@ -302,8 +302,11 @@ def suite_option(field: str) -> str:
 
 # %% ../nbs/08_cli.ipynb #0b8c0df1
 def suite_models(args, out: Path) -> list:
-    "The TrainConfig of each model the command line asks for."
-    return suite_configs(args.preset, out, expand_kinds(args.parser, args.kinds), args.seeds, **suite_overrides(args))
+    "The TrainConfig of each model the command line asks for (ValueError naming a bad model setting or --out)."
+    if out.exists() and not out.is_dir(): raise ValueError(f"argument --out: {out} is a file, not a folder")
+    configs = suite_configs(args.preset, out, expand_kinds(args.parser, args.kinds), args.seeds, **suite_overrides(args))
+    get_config(configs[0].preset, **configs[0].model)
+    return configs
 
 def show_plan(args, out: Path) -> int:
     "`--plan`: print each model's state in `out` (nothing is trained)."
@@ -316,7 +319,6 @@ def show_plan(args, out: Path) -> int:
 def run_models(args, out: Path) -> int:
     "Train and evaluate the suite's models (here, or one worker per `--devices`); return how many were asked for."
     configs = suite_models(args, out)
-    get_config(configs[0].preset, **configs[0].model)
     eval_kw = suite_eval_kwargs(args.preset, **eval_kwargs(args), falsify=args.falsify)
     if args.devices:
         done = launch(configs, eval_kw, out, args.devices, args.seconds)

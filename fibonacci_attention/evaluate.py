@@ -207,8 +207,12 @@ def load_run(
     for name in ("config.json", "ckpt.pt"):
         if not (run_dir / name).exists() and not (name == "ckpt.pt" and checkpoint_paths(run_dir)):
             raise FileNotFoundError(f"run_dir: {run_dir / name} does not exist (train first)")
-    info = json.loads((run_dir / "config.json").read_text())
-    ckpt, _ = latest_checkpoint(run_dir)  # the newest good one; a damaged one is reported, the one before used
+    try: info = json.loads((run_dir / "config.json").read_text())
+    except ValueError as e: raise ValueError(f"run_dir: {run_dir / 'config.json'} is not valid JSON ({e})") from None
+    ckpt, path = latest_checkpoint(run_dir)  # the newest good one; a damaged one is reported, the one before used
+    if (run_dir / "result.json").exists() and ckpt["step"] < info["max_steps"]:  # never an older model in the finished one's name
+        raise ValueError(f"run_dir: {run_dir} finished at step {info['max_steps']} but its final checkpoint is damaged; the "
+                         f"newest usable one is step {ckpt['step']} ({path.name}). Train a copy again to evaluate it")
     model = GPT(GPTConfig(**ckpt["model_config"]))
     model.load_state_dict(ckpt["model"])
     return model.to(device).eval(), info, {"step": ckpt["step"], "max_steps": info["max_steps"]}

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['MLPS', 'PRESETS', 'GPTConfig', 'check_config', 'get_config', 'RMSNorm', 'rope_tables', 'rope_at', 'apply_rope',
-           'Rotary', 'MLP', 'DenseKVCache', 'dense_attention', 'Attention', 'Block', 'GPT', 'sample_next']
+           'Rotary', 'MLP', 'DenseKVCache', 'dense_attention', 'Attention', 'Block', 'GPT', 'sample_next',
+           'check_generation']
 
 # %% ../nbs/04_model.ipynb #be9f401d
 import math
@@ -459,6 +460,18 @@ GPT.prefill, GPT.token_step_core, GPT.token_step, GPT.compiled_step = _prefill_m
 GPT.graphed_token_step = _graphed_token_step
 
 # %% ../nbs/04_model.ipynb #278f61bc
+def check_generation(idx, max_new_tokens, vocab_size: int, top_k=None):
+    "ValueError naming the bad argument of `GPT.generate` / `GPT.stream`."
+    if not isinstance(idx, torch.Tensor) or idx.ndim != 2 or idx.shape[1] < 1 or idx.dtype not in (torch.int64, torch.int32):
+        got = f"{tuple(idx.shape)} {idx.dtype}" if isinstance(idx, torch.Tensor) else type(idx).__name__
+        raise ValueError(f"idx must be a (batch, length >= 1) tensor of integer token ids, got {got}")
+    low, high = idx.min().item(), idx.max().item()  # one read per call, before any step
+    if low < 0 or high >= vocab_size: raise ValueError(f"idx: token ids must be in [0, {vocab_size}), got {low}..{high}")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"top_k must be an int >= 1 or None, got {top_k!r}")
+
 @torch.no_grad()
 def _stream(self: GPT, idx, # (B, T) prompt token ids
             max_new_tokens: int, # tokens to add
@@ -467,6 +480,7 @@ def _stream(self: GPT, idx, # (B, T) prompt token ids
             cuda_graph: bool | None = None, # replay each step from a CUDA graph; None: on CUDA
             compile: bool = False): # compile the step (`compiled_step`); dense compiles once per cache size (prompt + tokens)
     "Yield `max_new_tokens` sampled tokens, each (B, 1), as they come."
+    check_generation(idx, max_new_tokens, self.cfg.vocab_size, top_k)
     B, T = idx.shape
     logits, caches = self.prefill(idx, T + max_new_tokens)
     graphed = (idx.is_cuda if cuda_graph is None else cuda_graph) and max_new_tokens > 1

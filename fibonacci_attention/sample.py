@@ -29,8 +29,6 @@ def stream_tokens(model, # a `GPT` in eval mode
                  ) -> Iterator[int]:
     "Sampled token ids, one at a time, decoding with the model's per-layer caches."
     if not prompt: raise ValueError("prompt: needs at least one token")
-    if max_new_tokens < 0: raise ValueError(f"max_new_tokens: must be >= 0, got {max_new_tokens}")
-    if top_k is not None and top_k < 1: raise ValueError(f"top_k: must be >= 1, got {top_k}")
     if seed is not None: torch.manual_seed(seed)
     device = model_device(model)
     with autocast(device):  # `GPT.stream`: the prompt once, then one cached step per token (a CUDA graph on the GPU)

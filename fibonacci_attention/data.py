@@ -281,6 +281,7 @@ def resolve_source(source: str = "stdlib", # 'stdlib' | 'pg_books' | 'hf:NAME' |
     source = str(source)
     if source == "stdlib": return stdlib_corpus(val_fraction)
     if source == "pg_books": return pg_books_corpus(path, max_train_files)
+    if source == "hf:": raise ValueError("source: 'hf:' needs a dataset name after it, e.g. hf:deepmind/pg19")
     if source.startswith("hf:"): return hf_corpus(source[3:], text_field, val_fraction, hf_kwargs)
     return local_corpus(source, text_field, max_train_files, val_fraction, encoding_errors)
 

@@ -209,10 +209,7 @@ def load_run(
             raise FileNotFoundError(f"run_dir: {run_dir / name} does not exist (train first)")
     try: info = json.loads((run_dir / "config.json").read_text())
     except ValueError as e: raise ValueError(f"run_dir: {run_dir / 'config.json'} is not valid JSON ({e})") from None
-    ckpt, path = latest_checkpoint(run_dir)  # the newest good one; a damaged one is reported, the one before used
-    if (run_dir / "result.json").exists() and ckpt["step"] < info["max_steps"]:  # never an older model in the finished one's name
-        raise ValueError(f"run_dir: {run_dir} finished at step {info['max_steps']} but its final checkpoint is damaged; the "
-                         f"newest usable one is step {ckpt['step']} ({path.name}). Train a copy again to evaluate it")
+    ckpt, _ = latest_checkpoint(run_dir)  # the newest good one; a damaged one is reported, the one before used
     model = GPT(GPTConfig(**ckpt["model_config"]))
     model.load_state_dict(ckpt["model"])
     return model.to(device).eval(), info, {"step": ckpt["step"], "max_steps": info["max_steps"]}
@@ -292,7 +289,8 @@ def evaluate_run(
     t0, device = time.perf_counter(), resolve_device(device)
     model, info, ckpt = load_run(run_dir, device)
     if ckpt["step"] < ckpt["max_steps"]:
-        warnings.warn(f"{run_dir}: evaluating the checkpoint of step {ckpt['step']} of {ckpt['max_steps']} (unfinished run)")
+        why = "its final checkpoint is damaged" if (Path(run_dir) / "result.json").exists() else "unfinished run"
+        warnings.warn(f"{run_dir}: evaluating the checkpoint of step {ckpt['step']} of {ckpt['max_steps']} ({why})")
     lengths = eval_lengths(model.cfg.ctx_len, factors)
     scores = score_lengths(model, validation_tokens(info, run_dir, progress), lengths, batch_size, max_windows, max_tokens,
                            n_buckets, progress)

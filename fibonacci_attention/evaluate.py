@@ -24,7 +24,7 @@ from .runtime import autocast, device_name, model_device, progress_bar, resolve_
 # %% auto #0
 __all__ = ['window_starts', 'window_batches', 'EvalOutOfMemory', 'token_nll', 'position_nll', 'perplexity', 'bucket_means',
            'per_position_loss', 'latency', 'eval_lengths', 'window_cap', 'load_run', 'run_tokenizer',
-           'validation_tokens', 'score_lengths', 'run_summary', 'evaluate_run', 'score_source']
+           'validation_tokens', 'score_lengths', 'run_summary', 'check_eval_options', 'evaluate_run', 'score_source']
 
 # %% ../nbs/07_evaluate.ipynb #c4ee27dd
 def window_starts(
@@ -272,6 +272,17 @@ def run_summary(run_dir, model: GPT, info: dict, ckpt: dict) -> dict:
             "steps": ckpt["step"], "max_steps": ckpt["max_steps"], "n_params": info["n_params"], "alphas": model.alphas()}
 
 # %% ../nbs/07_evaluate.ipynb #876f5311
+def check_eval_options(factors, batch_size, max_windows, max_tokens, n_buckets, latency_batch, latency_repeats):
+    "ValueError naming the first bad `evaluate_run` option."
+    if not factors or any(isinstance(f, bool) or not isinstance(f, (int, float)) or not f > 0 for f in factors):
+        raise ValueError(f"factors must be one or more numbers > 0, got {factors!r}")
+    for name, value, optional in (("batch_size", batch_size, False), ("max_windows", max_windows, True),
+                                  ("max_tokens", max_tokens, True), ("n_buckets", n_buckets, False),
+                                  ("latency_batch", latency_batch, False), ("latency_repeats", latency_repeats, False)):
+        if optional and value is None: continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1{' or None' if optional else ''}, got {value!r}")
+
 def evaluate_run(
     run_dir: str | Path,  # a run directory written by `train.train` (config.json, ckpt.pt)
     factors=(1, 2, 4),  # evaluation lengths as multiples of the training context
@@ -286,6 +297,7 @@ def evaluate_run(
     write: bool = True,  # write run_dir/eval.json
 ) -> dict:
     "Perplexity at each factor, loss by position at the longest, and latency; saved to run_dir/eval.json."
+    check_eval_options(factors, batch_size, max_windows, max_tokens, n_buckets, latency_batch, latency_repeats)
     t0, device = time.perf_counter(), resolve_device(device)
     model, info, ckpt = load_run(run_dir, device)
     if ckpt["step"] < ckpt["max_steps"]:

@@ -100,9 +100,10 @@ def load_finished(out, cfg: TrainConfig) -> dict:
 
 # %% ../nbs/07a_suite.ipynb #2cc79666
 def model_state(out, cfg: TrainConfig) -> str:
-    "'finished', 'partly trained (log at step N of M)' or 'to train': one model of a suite folder, read from its files."
+    "'finished', 'trained, to evaluate', 'partly trained (log at step N of M)' or 'to train': one model of a suite folder."
     if results_path(out, cfg).exists(): return "finished"
     run_dir = Path(cfg.out_dir) / run_name(cfg)
+    if (run_dir / "result.json").exists(): return "trained, to evaluate"  # the suite's results come after evaluation
     if not any(p.exists() for p in checkpoint_paths(run_dir)): return "to train"
     logged = max((r["step"] for r in read_jsonl(run_dir / "metrics.jsonl") if "step" in r), default=0)
     ctx_len = cfg.ctx_len or get_config(cfg.preset, **cfg.model).ctx_len

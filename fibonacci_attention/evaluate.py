@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from .data import SOURCE_OPTIONS, load_token_data, load_tokenizer, source_tokens
 from .checkpoint import checkpoint_paths, latest_checkpoint, write_json
 from .model import GPT, GPTConfig
+from .options import check_value
 from .runtime import autocast, device_name, model_device, progress_bar, resolve_device
 
 # %% auto #0
@@ -274,14 +275,12 @@ def run_summary(run_dir, model: GPT, info: dict, ckpt: dict) -> dict:
 # %% ../nbs/07_evaluate.ipynb #876f5311
 def check_eval_options(factors, batch_size, max_windows, max_tokens, n_buckets, latency_batch, latency_repeats):
     "ValueError naming the first bad `evaluate_run` option."
-    if not factors or any(isinstance(f, bool) or not isinstance(f, (int, float)) or not f > 0 for f in factors):
-        raise ValueError(f"factors must be one or more numbers > 0, got {factors!r}")
+    if not factors: raise ValueError(f"factors: expected one or more numbers > 0, got {factors!r}")
+    for f in factors: check_value("factors", f, float, "> 0")
     for name, value, optional in (("batch_size", batch_size, False), ("max_windows", max_windows, True),
                                   ("max_tokens", max_tokens, True), ("n_buckets", n_buckets, False),
                                   ("latency_batch", latency_batch, False), ("latency_repeats", latency_repeats, False)):
-        if optional and value is None: continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1{' or None' if optional else ''}, got {value!r}")
+        check_value(name, value, int, ">= 1", optional)
 
 def evaluate_run(
     run_dir: str | Path,  # a run directory written by `train.train` (config.json, ckpt.pt)

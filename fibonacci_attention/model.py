@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from .offsets import (KINDS, SparsePattern, layer_offsets, learned_pattern, learned_terms, parse_kind,
                                          real_offsets, schedule_alphas)
 from .attention import decode_attention_op, sparse_attention
-from .reference import repeat_kv
+from .options import check_value
+from .reference import repeat_kv, resolve_scale
 
 # %% ../nbs/04_model.ipynb #ab4db7a1
 MLPS = ("swiglu", "gelu")  # MLP variants
@@ -309,7 +310,7 @@ def _token_step(self: Attention, x, # (B, 1, C): one new position
 def _decode_attend(self: Attention, q, cache): # (B, H, 1, D)
     "One query at position cache.length - 1 over the cached keys and values: (B, H, 1, D)."
     if self.base is None: return cache.attend(q)
-    return decode_attention_op(q, cache.k, cache.v, cache.table, cache.pos, self.head_dim ** -0.5)  # table held since `_new_cache`
+    return decode_attention_op(q, cache.k, cache.v, cache.table, cache.pos, resolve_scale(None, self.head_dim))  # table held since `_new_cache`
 
 Attention._new_cache, Attention.prefill, Attention.token_step, Attention._decode_attend = _new_cache, _prefill, _token_step, _decode_attend
 
@@ -467,10 +468,8 @@ def check_generation(idx, max_new_tokens, vocab_size: int, top_k=None):
         raise ValueError(f"idx must be a (batch, length >= 1) tensor of integer token ids, got {got}")
     low, high = idx.min().item(), idx.max().item()  # one read per call, before any step
     if low < 0 or high >= vocab_size: raise ValueError(f"idx: token ids must be in [0, {vocab_size}), got {low}..{high}")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-        raise ValueError(f"top_k must be an int >= 1 or None, got {top_k!r}")
+    check_value("max_new_tokens", max_new_tokens, int, ">= 0")
+    check_value("top_k", top_k, int, ">= 1", optional=True)
 
 @torch.no_grad()
 def _stream(self: GPT, idx, # (B, T) prompt token ids

@@ -1,0 +1,117 @@
+"""How the GPU results in `nbs/results/` are made on a lent machine that has torch and triton but no network,
+no nbdev and no `datasets`, with a time limit per command.
+
+Here (CPU), once: `python dev/gpu_session.py prepare` tokenizes pg_books (`prepare_data`, ~2 min on two cores)
+and packs what the GPU machine needs into `.device_data/` (git-ignored, under 64 MiB): the token streams
+gzipped, the tokenizer, their sha256, and the fastcore wheel for `dev/gpu_cells.py`.
+
+There, with `.device_data` carried: `DEADLINE=560 python dev/gpu_session.py suite cells check decode` runs the
+named steps within DEADLINE seconds and leaves everything in $OUT:
+
+- suite: `fibattn suite --preset gpu80m`, resuming from `nbs/results/suite80m/` and any checkpoints left in
+  `runs/` by an earlier call on the same machine; results.tgz holds the results, falsification tests and
+  training logs (copy them into `nbs/results/suite80m/`);
+- cells: the `#| cuda` cells of the notebooks (`dev/gpu_cells.py`);
+- check: `fibattn bench check`; decode: `fibattn bench decode`."""
+import gzip, hashlib, json, os, shutil, subprocess, sys, tarfile, time
+from pathlib import Path
+
+START, DEADLINE = time.time(), float(os.environ.get("DEADLINE", 560))
+OUT = Path(os.environ.get("OUT", "out"))
+PACKED = Path(".device_data")  # carried to the GPU machine
+CACHE = Path("data_cache")     # git-ignored, not carried: kept between calls while the machine stays warm
+SUITE = Path("runs/suite80m")
+VOCAB = 16384
+CLI = [sys.executable, "-c", "import sys; from fibonacci_attention.cli import main; sys.exit(main(sys.argv[1:]))"]
+STREAMS = ("train.bin", "val.bin")
+
+
+def log(msg):
+    line = f"[{time.time() - START:7.1f}s] {msg}"
+    print(line, flush=True)
+    with open(OUT / "log.txt", "a") as f: f.write(line + "\n")
+
+
+def left() -> float: return DEADLINE - (time.time() - START)
+
+
+def run(cmd, budget):
+    "Run `cmd` for at most `budget` seconds (less if the deadline is nearer), its output into the log."
+    budget = min(budget, left() - 20)
+    shown = " ".join(map(str, cmd[3:] if cmd[:3] == CLI else cmd))
+    if budget < 20: log(f"skipped, no time left: {shown}"); return None
+    log("$ " + shown)
+    with open(OUT / "log.txt", "a") as f:
+        try: done = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=budget)
+        except subprocess.TimeoutExpired: log("timed out"); return None
+    log(f"exit {done.returncode}")
+    return done.returncode
+
+
+def sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 24), b""): h.update(block)
+    return h.hexdigest()
+
+
+def prepare():
+    "Here: tokenize pg_books and pack the streams, the tokenizer and the fastcore wheel into .device_data/."
+    from fibonacci_attention.data import prepare_data
+    data = prepare_data("pg_books", vocab_size=VOCAB, cache_dir=CACHE)
+    folder = CACHE / data.key
+    PACKED.mkdir(exist_ok=True)
+    for name in STREAMS:
+        with open(folder / name, "rb") as f, gzip.open(PACKED / f"{name}.gz", "wb", compresslevel=6) as g: shutil.copyfileobj(f, g)
+    for name in ("tokenizer.json", "meta.json"): shutil.copy(folder / name, PACKED / name)
+    (PACKED / "tokens.json").write_text(json.dumps(dict(key=data.key, **{n: sha256(folder / n) for n in STREAMS}), indent=1))
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "fastcore==1.14.5", "-d", str(PACKED)], check=True)
+    print(f"{PACKED}: {sum(p.stat().st_size for p in PACKED.iterdir()) / 2**20:.1f} MiB for {data.key}")
+
+
+def unpack_tokens():
+    "There: the token streams in data_cache/<key>/, checked against their sha256 from here."
+    want = json.loads((PACKED / "tokens.json").read_text())
+    folder = CACHE / want["key"]
+    if (folder / "meta.json").exists() and all(sha256(folder / n) == want[n] for n in STREAMS):
+        log("tokens present and verified"); return
+    shutil.rmtree(folder, ignore_errors=True); folder.mkdir(parents=True)
+    for name in STREAMS:
+        with gzip.open(PACKED / f"{name}.gz") as f, open(folder / name, "wb") as g: shutil.copyfileobj(f, g, 1 << 24)
+    for name in ("tokenizer.json", "meta.json"): shutil.copy(PACKED / name, folder / name)
+    if bad := [n for n in STREAMS if sha256(folder / n) != want[n]]: raise SystemExit(f"token streams differ from the packed ones: {bad}")
+    log("tokens unpacked and verified")
+
+
+def suite(reserve: float):
+    "The gpu80m suite for what time is left after `reserve` seconds for the later steps."
+    unpack_tokens()
+    for sub, pattern in (("results", "*-s*.json"), ("falsify", "falsify/*-s*.json")):
+        (SUITE / sub).mkdir(parents=True, exist_ok=True)
+        for p in Path("nbs/results/suite80m").glob(pattern): shutil.copy(p, SUITE / sub / p.name)
+    seconds = int(left() - 70 - reserve)
+    if seconds < 60: log("suite: no time left"); return
+    run(CLI + ["suite", "--preset", "gpu80m", "--out", str(SUITE), "--no-progress", "--seconds", str(seconds),
+               "--set", f"cache_dir={CACHE}", "ckpt_every=250"], seconds + 45)
+    with tarfile.open(OUT / "results.tgz", "w:gz") as tar:
+        for sub in ("results", "falsify"): tar.add(SUITE / sub, arcname=sub)
+        for m in SUITE.glob("runs/*/metrics.jsonl"): tar.add(m, arcname=f"metrics/{m.parent.name}.jsonl")
+    log(f"packed {(OUT / 'results.tgz').stat().st_size / 1e6:.2f} MB")
+
+
+STEPS = {  # name: (what it runs, seconds the suite leaves for it)
+    "cells": (lambda: run([sys.executable, "dev/gpu_cells.py"], 420), 420),
+    "check": (lambda: run(CLI + ["bench", "check", "--out", str(OUT / "check")], 120), 90),
+    "decode": (lambda: run(CLI + ["bench", "decode", "--out", str(OUT / "decode")], 300), 150),
+}
+
+if __name__ == "__main__":
+    steps = sys.argv[1:]
+    if steps == ["prepare"]: prepare(); sys.exit()
+    if unknown := [s for s in steps if s != "suite" and s not in STEPS]: raise SystemExit(f"unknown steps {unknown}")
+    OUT.mkdir(parents=True, exist_ok=True)
+    log(f"start; deadline {DEADLINE:.0f} s; steps {steps}")
+    for i, name in enumerate(steps):
+        if name == "suite": suite(reserve=sum(STEPS[s][1] for s in steps[i + 1:] if s in STEPS))
+        else: STEPS[name][0]()
+    log("end")

@@ -16,25 +16,26 @@ from .offsets import SparsePattern
 from .reference import check_qkv, gather_backward, gather_forward, resolve_scale, sparse_pattern
 
 # %% ../nbs/03_attention.ipynb #af99ce57
-@torch.library.custom_op("fibonacci_attention::sparse_attention_fwd", mutates_args=())
-def sparse_attention_fwd(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, sparse:torch.Tensor, window:int, reach:int,
-                         scale:float, kernel:bool) -> tuple[torch.Tensor, torch.Tensor]:
-    "Output (B, H, N, D) and base-2 log-sum-exp (B, H, N) float32: the fused kernel, or the gather path."
+def _forward(q, k, v, sparse, window, reach, scale, kernel):
+    "The forward op's work: the fused kernel, or the gather path; fresh contiguous outputs."
     if q.numel() == 0: return q.new_zeros(q.shape), q.new_zeros(q.shape[:3], dtype=torch.float32)
     if kernel: return attention_forward(q.contiguous(), k.contiguous(), v.contiguous(), sparse, window, reach, scale)
     out, lse = gather_forward(q, k, v, SparsePattern(sparse, window, reach), scale)
     return out.contiguous(), lse.contiguous()
+
+@torch.library.custom_op("fibonacci_attention::sparse_attention_fwd", mutates_args=())
+def sparse_attention_fwd(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, sparse:torch.Tensor, window:int, reach:int,
+                         scale:float, kernel:bool) -> tuple[torch.Tensor, torch.Tensor]:
+    "Output (B, H, N, D) and base-2 log-sum-exp (B, H, N) float32: the fused kernel, or the gather path."
+    return _forward(q, k, v, sparse, window, reach, scale, kernel)
 
 @sparse_attention_fwd.register_fake
 def _(q, k, v, sparse, window, reach, scale, kernel):
     return q.new_empty(q.shape), q.new_empty(q.shape[:3], dtype=torch.float32)
 
 # %% ../nbs/03_attention.ipynb #5f0766ef
-@torch.library.custom_op("fibonacci_attention::sparse_attention_bwd", mutates_args=())
-def sparse_attention_bwd(do:torch.Tensor, q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, out:torch.Tensor,
-                         lse:torch.Tensor, sparse:torch.Tensor, window:int, reach:int, scale:float,
-                         kernel:bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    "dq, dk, dv and the sparse table's gradient (float32; zeros for integer tables)."
+def _backward_grads(do, q, k, v, out, lse, sparse, window, reach, scale, kernel):
+    "The backward op's work: dq, dk, dv and the table's gradient (float32; zeros for an integer table)."
     if q.numel() == 0: grads = [torch.zeros_like(t) for t in (q, k, v)] + [None]
     elif kernel: grads = attention_backward(do, q.contiguous(), k.contiguous(), v.contiguous(), out, lse, sparse,
                                             window, reach, scale)
@@ -42,6 +43,13 @@ def sparse_attention_bwd(do:torch.Tensor, q:torch.Tensor, k:torch.Tensor, v:torc
     dq, dk, dv, d_sparse = grads
     if d_sparse is None: d_sparse = sparse.new_zeros(sparse.shape, dtype=torch.float32)
     return dq.contiguous(), dk.contiguous(), dv.contiguous(), d_sparse.float().contiguous()
+
+@torch.library.custom_op("fibonacci_attention::sparse_attention_bwd", mutates_args=())
+def sparse_attention_bwd(do:torch.Tensor, q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, out:torch.Tensor,
+                         lse:torch.Tensor, sparse:torch.Tensor, window:int, reach:int, scale:float,
+                         kernel:bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    "dq, dk, dv and the sparse table's gradient (float32; zeros for integer tables)."
+    return _backward_grads(do, q, k, v, out, lse, sparse, window, reach, scale, kernel)
 
 @sparse_attention_bwd.register_fake
 def _(do, q, k, v, out, lse, sparse, window, reach, scale, kernel):
@@ -53,13 +61,26 @@ def _save_for_backward(ctx, inputs, output):
     ctx.save_for_backward(q, k, v, output[0], output[1], sparse)
     ctx.args = (window, reach, scale, kernel)
 
-def _backward(ctx, d_out, d_lse):
+def _backward(ctx, d_out, d_lse, backward_grads=sparse_attention_bwd):
     q, k, v, out, lse, sparse = ctx.saved_tensors
-    dq, dk, dv, d_sparse = sparse_attention_bwd(d_out, q, k, v, out, lse, sparse, *ctx.args)
+    dq, dk, dv, d_sparse = backward_grads(d_out, q, k, v, out, lse, sparse, *ctx.args)
     d_sparse = d_sparse.to(sparse.dtype) if ctx.needs_input_grad[3] else None
     return dq, dk, dv, d_sparse, None, None, None, None
 
 sparse_attention_fwd.register_autograd(_backward, setup_context=_save_for_backward)
+
+# %% ../nbs/03_attention.ipynb #f82ecec6
+class _EagerSparseAttention(torch.autograd.Function):
+    "The op's forward and backward without the dispatcher, for eager calls (same functions, same context)."
+    @staticmethod
+    def forward(ctx, q, k, v, sparse, window, reach, scale, kernel):
+        out, lse = _forward(q, k, v, sparse, window, reach, scale, kernel)
+        _save_for_backward(ctx, (q, k, v, sparse, window, reach, scale, kernel), (out, lse))
+        return out
+
+    @staticmethod
+    def backward(ctx, d_out):
+        return _backward(ctx, d_out, None, backward_grads=_backward_grads)
 
 # %% ../nbs/03_attention.ipynb #7ab3a147
 BACKENDS = ("auto", "triton", "torch")
@@ -85,8 +106,9 @@ def sparse_attention(q:torch.Tensor,    # (B, H, N, D) queries
     if kernel: check_kernel_inputs(q)
     pattern = sparse_pattern(offsets, q.shape[1], q.device)
     scale = resolve_scale(scale, q.shape[-1])
-    out, _ = sparse_attention_fwd(q, k, v, pattern.sparse, pattern.window, pattern.reach, scale, kernel)
-    return out
+    args = (q, k, v, pattern.sparse, pattern.window, pattern.reach, scale, kernel)
+    if torch.compiler.is_compiling(): return sparse_attention_fwd(*args)[0]
+    return _EagerSparseAttention.apply(*args)
 
 # %% ../nbs/03_attention.ipynb #3a05fc3e
 @torch.library.custom_op("fibonacci_attention::decode_attention", mutates_args=())

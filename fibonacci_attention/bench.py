@@ -283,7 +283,7 @@ def compare_split(shapes=((32, 1024), (1, 131072)), head_dim=64, window=64, log=
     return rows
 
 # %% ../nbs/02c_bench.ipynb #3cd7588f
-KERNEL_NAMES = {"_attn_fwd": "fwd", "_attn_bwd_delta": "delta", "_attn_bwd_dq": "dq", "_attn_bwd_dkdv": "dkdv"}
+KERNEL_NAMES = {"_attn_fwd": "fwd", "_attn_bwd_dq": "dq", "_attn_bwd_dkdv": "dkdv"}
 
 def cuda_kernel_ms(fn, repeats=20) -> dict:
     "Mean GPU milliseconds per call of `fn`, by the name of each CUDA kernel it launches (PyTorch profiler)."
@@ -299,7 +299,7 @@ def cuda_kernel_ms(fn, repeats=20) -> dict:
     return times
 
 def kernel_times(fn, repeats=20) -> dict:
-    "Mean GPU milliseconds per call of each of our kernels (forward, Delta, dQ, dK/dV) that `fn` launches."
+    "Mean GPU milliseconds per call of each of our kernels (forward, dQ, dK/dV) that `fn` launches."
     times = dict.fromkeys(KERNEL_NAMES.values(), 0.0)
     for key, ms in cuda_kernel_ms(fn, repeats).items():
         for kernel, name in KERNEL_NAMES.items():
@@ -317,7 +317,7 @@ def backward_breakdown(shapes=((32, 1024), (8, 4096), (1, 131072)), heads=8, hea
             step = lambda: torch.autograd.grad(kernel_attention(q, k, v, pattern), (q, k, v), do)
             t = kernel_times(step)
             rows.append(dict(batch=batch, n=n, real=real, **{f"{name}_ms": ms for name, ms in t.items()},
-                             bwd_over_fwd=(t["delta"] + t["dq"] + t["dkdv"]) / t["fwd"], device=torch.cuda.get_device_name()))
+                             bwd_over_fwd=(t["dq"] + t["dkdv"]) / t["fwd"], device=torch.cuda.get_device_name()))
             log("  ".join(f"{key} {val:.3f}" if isinstance(val, float) else f"{key} {val}" for key, val in rows[-1].items()))
     return rows
 

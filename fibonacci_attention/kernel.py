@@ -10,7 +10,7 @@ import torch
 
 from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _head_slabs, _lerp_rows, _load_rows,
                                                _running_max, _sparse_range, _split_offset, _store_rows, block_config,
-                                               interpreting, require_triton, tl, triton)
+                                               ceil_div, interpreting, next_power_of_2, require_triton, tl, triton)
 
 # %% ../nbs/02_kernel.ipynb #fd7f4d4e
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
@@ -85,8 +85,8 @@ def kernel_constants(q, k, sparse, window:int, reach:int) -> dict:
     S = sparse.shape[1]
     return dict(group=q.shape[1] // k.shape[1], S=S, stride=sparse.stride(0) if sparse.shape[0] > 1 else 0,
                 reach=reach, meta=dict(WINDOW=window, IS_REAL=sparse.is_floating_point(), FILTERED=reach > 0,
-                                       HEAD_DIM=q.shape[-1], BLOCK_D=max(16, triton.next_power_of_2(q.shape[-1])),
-                                       S_BLOCK=max(16, triton.next_power_of_2(max(S, 1))),
+                                       HEAD_DIM=q.shape[-1], BLOCK_D=max(16, next_power_of_2(q.shape[-1])),
+                                       S_BLOCK=max(16, next_power_of_2(S)),
                                        DOT_FP32=q.dtype == torch.float32 or interpreting()))
 
 def launch_meta(consts:dict, kernel:str, tiles:dict | None = None) -> dict:
@@ -115,7 +115,7 @@ def attention_forward(q:torch.Tensor,       # (B, H, N, D) queries, contiguous
     lse = torch.empty(B, H, N, device=q.device, dtype=torch.float32)
     consts = kernel_constants(q, k, sparse, window, reach)
     meta = launch_meta(consts, "fwd", tiles)
-    grid = (triton.cdiv(N, meta["BLOCK_M"]), B * H)
+    grid = (ceil_div(N, meta["BLOCK_M"]), B * H)
     _attn_fwd[grid](q, k, v, o, lse, nonempty(sparse), scale, N, H, consts["group"], consts["S"], consts["stride"],
                     reach, **meta)
     return o, lse

@@ -9,26 +9,15 @@ __all__ = ['BOTH_PARTS', 'WINDOW_PART', 'SPARSE_PART', 'backward_parts', 'attent
 import torch
 
 from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _head_slabs, _load_rows, _sparse_range,
-                                               _split_offset, _store_rows, require_triton, tl, triton)
+                                               _split_offset, _store_rows, ceil_div, require_triton, tl, triton)
 from .kernel import kernel_constants, launch_meta, nonempty
 
 # %% ../nbs/02a_kernel_backward.ipynb #0bcd6e94
 BOTH_PARTS, WINDOW_PART, SPARSE_PART = tl.constexpr(0), tl.constexpr(1), tl.constexpr(2)  # what one launch computes
 
-# %% ../nbs/02a_kernel_backward.ipynb #75948468
-@triton.jit(do_not_specialize=["N_ROWS"])
-def _attn_bwd_delta(O, DO, DELTA, N_ROWS, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_M: tl.constexpr):
-    "Delta_i = sum_d do[i, d] * o[i, d] in float32, over all B*H*N rows."
-    rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
-    offs_d = tl.arange(0, BLOCK_D)
-    ok = rows < N_ROWS
-    o = _load_rows(O, rows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
-    do = _load_rows(DO, rows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
-    tl.store(DELTA + rows, tl.sum(o * do, 1), mask=ok)
-
 # %% ../nbs/02a_kernel_backward.ipynb #b7356b44
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
-def _attn_bwd_dq(Q, K, V, DO, DQ, DQ_PART, LSE, DELTA, OFFS, DOFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
+def _attn_bwd_dq(Q, K, V, O, DO, DQ, DQ_PART, LSE, DELTA, OFFS, DOFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
                  WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr,
                  BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, S_BLOCK: tl.constexpr, SPARSE_STAGES: tl.constexpr,
                  DOT_FP32: tl.constexpr, PART: tl.constexpr):
@@ -36,6 +25,7 @@ def _attn_bwd_dq(Q, K, V, DO, DQ, DQ_PART, LSE, DELTA, OFFS, DOFFS, sm_scale, N,
     pid_bh = tl.program_id(1)
     h, q_slab, kv_slab = _head_slabs(pid_bh, N, H, GROUP, HEAD_DIM)
     Q += q_slab
+    O += q_slab
     DO += q_slab
     DQ += q_slab
     DQ_PART += q_slab
@@ -49,7 +39,12 @@ def _attn_bwd_dq(Q, K, V, DO, DQ, DQ_PART, LSE, DELTA, OFFS, DOFFS, sm_scale, N,
     q = _load_rows(Q, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
     do = _load_rows(DO, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
     lse = tl.load(LSE + pid_bh.to(tl.int64) * N + offs_m, mask=row_ok, other=0.0)
-    delta = tl.load(DELTA + pid_bh.to(tl.int64) * N + offs_m, mask=row_ok, other=0.0)
+    DELTA += pid_bh.to(tl.int64) * N
+    if PART == SPARSE_PART:  # the window pass computed Delta
+        delta = tl.load(DELTA + offs_m, mask=row_ok, other=0.0)
+    else:  # Delta_i = do_i · o_i in float32, stored for the sparse pass and the dK/dV kernel
+        delta = tl.sum(_load_rows(O, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) * do.to(tl.float32), 1)
+        tl.store(DELTA + offs_m, delta, mask=row_ok)
     qk_scale = sm_scale * LOG2E
     dq = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
     if PART == SPARSE_PART:  # after the window pass: start from its float32 partial sums
@@ -220,9 +215,7 @@ def attention_backward(do:torch.Tensor,       # (B, H, N, D) gradient of the out
     B, H, N, D = q.shape
     do, consts = do.contiguous(), kernel_constants(q, k, sparse, window, reach)
     table, S, is_real = nonempty(sparse), consts["S"], consts["meta"]["IS_REAL"]
-    delta = torch.empty_like(lse)
-    rows = B * H * N
-    _attn_bwd_delta[(triton.cdiv(rows, 128),)](o, do, delta, rows, HEAD_DIM=D, BLOCK_D=consts["meta"]["BLOCK_D"], BLOCK_M=128)
+    delta = torch.empty_like(lse)  # written by the dQ kernel's first pass
     dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
     shared = (scale, N, H, consts["group"], S, consts["stride"], reach)
     float32 = lambda t: torch.empty(t.shape, device=t.device, dtype=torch.float32)
@@ -230,15 +223,14 @@ def attention_backward(do:torch.Tensor,       # (B, H, N, D) gradient of the out
     dq_part, d_offs = float32(q) if len(parts) == 2 else dq, delta
     for part in parts:
         meta = _part_meta(consts, "dq", part, tiles)
-        n_blocks = triton.cdiv(N, meta["BLOCK_M"])
+        n_blocks = ceil_div(N, meta["BLOCK_M"])
         if is_real and part != WINDOW_PART:  # per-program partial sums of the offsets' gradient
             d_offs = torch.zeros(B, H, n_blocks, max(S, 1), device=q.device, dtype=torch.float32)
-        _attn_bwd_dq[(n_blocks, B * H)](q, k, v, do, dq, dq_part, lse, delta, table, d_offs, *shared, **meta)
-    parts = backward_parts(consts, split)
+        _attn_bwd_dq[(n_blocks, B * H)](q, k, v, o, do, dq, dq_part, lse, delta, table, d_offs, *shared, **meta)
     dk_part, dv_part = (float32(k), float32(v)) if len(parts) == 2 else (dk, dv)
     for part in parts:
         meta = _part_meta(consts, "dkdv", part, tiles)
-        grid = (triton.cdiv(N, meta["BLOCK_N"]), B * k.shape[1])
+        grid = (ceil_div(N, meta["BLOCK_N"]), B * k.shape[1])
         _attn_bwd_dkdv[grid](q, k, v, do, dk, dv, dk_part, dv_part, lse, delta, table, *shared, **meta)
     if not is_real: return dq, dk, dv, None
     d_sparse = d_offs.sum((0, 2))[:, :S]                                      # (H, S)

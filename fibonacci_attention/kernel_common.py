@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['TRITON_HINT', 'LOG2E', 'RUNTIME_ARGS', 'DEFAULT_TILES', 'interpreting', 'triton_available', 'require_triton',
-           'block_config']
+           'block_config', 'ceil_div', 'next_power_of_2']
 
 # %% ../nbs/01a_kernel_common.ipynb #e9288415
 import os
@@ -142,3 +142,11 @@ def block_config(kernel: str,  # "fwd", "dq", "dkdv", or a backward pass: "dq_wi
     if tiles and kernel in tiles: return tuple(tiles[kernel])
     if interpreting(): return (16, 16, 1, 1)
     return DEFAULT_TILES[64 if head_dim_padded <= 64 else 128][kernel]
+
+def ceil_div(a:int, b:int) -> int:
+    "ceil(a / b) for ints, in plain Python: `triton.cdiv` is a jit function, ~10 µs a call from the host."
+    return -(-a // b)
+
+def next_power_of_2(x:int) -> int:
+    "The smallest power of two >= x (1 for x <= 1), in plain Python for the launchers (see `ceil_div`)."
+    return 1 << max(x - 1, 0).bit_length()

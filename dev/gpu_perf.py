@@ -1,0 +1,122 @@
+"""Where the sparse attention's time goes at training shapes, on a lent GPU (torch + triton alone).
+
+    OUT=out DEADLINE=500 python dev/gpu_perf.py host times sweep
+
+- host: one eager forward + backward at B=32, N=1024 (H=8, D=64, W=64): wall time (`do_bench`) against the GPU time
+  of its kernels, for our op and for SDPA, and a cProfile of the eager call;
+- times: per shape (the `small` model's training shapes, W=32, H=4, and the kernel benchmark's, W=64, H=8), integer
+  and real offsets: GPU time of each kernel (profiler), the backward as two passes and as one launch per kernel,
+  and forward + backward eager and replayed from a CUDA graph, ours and SDPA's, side by side;
+- sweep: the whole backward (and the forward) under each tile configuration of `bench.PASS_CONFIGS` / `SWEEP_CONFIGS`.
+Rows go to $OUT/perf_*.csv; the log to $OUT/perf_log.txt."""
+import cProfile, io, os, pstats, sys, time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from triton.testing import do_bench
+
+from fibonacci_attention.bench import (PASS_CONFIGS, SWEEP_CONFIGS, bench_offsets, cuda_kernel_ms, graphed, kernel_times,
+                                       write_csv)
+from fibonacci_attention.attention import sparse_attention
+from fibonacci_attention.kernel import attention_forward
+from fibonacci_attention.kernel_backward import attention_backward
+from fibonacci_attention.reference import sparse_pattern
+
+START, DEADLINE = time.time(), float(os.environ.get("DEADLINE", 500))
+OUT = Path(os.environ.get("OUT", "out"))
+SHAPES = [(64, 4, 512, 32), (8, 4, 4096, 32), (1, 4, 32768, 32), (32, 8, 1024, 64), (1, 8, 131072, 64)]  # B, H, N, W
+
+
+def log(msg):
+    line = f"[{time.time() - START:6.1f}s] {msg}"
+    print(line, flush=True)
+    with open(OUT / "perf_log.txt", "a") as f: f.write(line + "\n")
+
+
+def case(batch, heads, n, window, real):
+    q, k, v, do = (torch.randn(batch, heads, n, 64, device="cuda", dtype=torch.bfloat16) for _ in range(4))
+    pattern = sparse_pattern(bench_offsets(n, window, real), heads)
+    if real: pattern = pattern._replace(sparse=pattern.sparse.detach().requires_grad_())
+    return q.requires_grad_(), k.requires_grad_(), v.requires_grad_(), do, pattern
+
+
+def fwd_bwd(fn, leaves, do):
+    return lambda: torch.autograd.grad(fn(), leaves, do)
+
+
+def graphed_ms(step):
+    try: return do_bench(graphed(step), return_mode="median")
+    except Exception as e: log(f"  graph capture failed: {type(e).__name__}: {e}"); return float("nan")
+
+
+def host():
+    q, k, v, do, pattern = case(32, 8, 1024, 64, False)
+    ours = fwd_bwd(lambda: sparse_attention(q, k, v, pattern), (q, k, v), do)
+    sdpa = fwd_bwd(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), (q, k, v), do)
+    for name, step in (("ours", ours), ("sdpa", sdpa)):
+        wall, gpu = do_bench(step, return_mode="median"), sum(cuda_kernel_ms(step).values())
+        log(f"host {name}: eager fwd+bwd wall {wall:.3f} ms, GPU {gpu:.3f} ms, graphed {graphed_ms(step):.3f} ms")
+    torch.cuda.synchronize()
+    prof = cProfile.Profile()
+    prof.runcall(lambda: [ours() for _ in range(100)] and torch.cuda.synchronize())
+    text = io.StringIO(); pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(18)
+    log("cProfile, 100 eager fwd+bwd:\n" + text.getvalue())
+
+
+def times():
+    rows = []
+    for batch, heads, n, window in SHAPES:
+        for real in (False, True):
+            if left() < 30: log("times: out of time"); return rows
+            q, k, v, do, pattern = case(batch, heads, n, window, real)
+            leaves = (q, k, v) + ((pattern.sparse,) if real else ())
+            ours = fwd_bwd(lambda: sparse_attention(q, k, v, pattern), leaves, do)
+            sdpa = fwd_bwd(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), (q, k, v), do)
+            o, lse = attention_forward(q.detach(), k.detach(), v.detach(), pattern.sparse.detach(), pattern.window, pattern.reach, 0.125)
+            args = (do, q.detach(), k.detach(), v.detach(), o, lse, pattern.sparse.detach(), pattern.window, pattern.reach, 0.125)
+            t = kernel_times(ours)
+            row = dict(batch=batch, heads=heads, n=n, window=window, real=real, fwd_gpu=t["fwd"], dq_gpu=t["dq"],
+                       dkdv_gpu=t["dkdv"], bwd_gpu=t["dq"] + t["dkdv"],
+                       bwd_one_launch_gpu=sum(kernel_times(lambda: attention_backward(*args, split=False)).values()),
+                       ours_eager=do_bench(ours, return_mode="median"), ours_graphed=graphed_ms(ours),
+                       sdpa_gpu=sum(cuda_kernel_ms(sdpa).values()), sdpa_eager=do_bench(sdpa, return_mode="median"),
+                       sdpa_graphed=graphed_ms(sdpa), device=torch.cuda.get_device_name())
+            rows.append(row)
+            log("times " + "  ".join(f"{key} {val:.3f}" if isinstance(val, float) else f"{key} {val}" for key, val in row.items()))
+            write_csv(rows, OUT / "perf_times.csv")
+    return rows
+
+
+def sweep():
+    rows = []
+    for batch, heads, n, window in ((64, 4, 512, 32), (32, 8, 1024, 64)):
+        for real in (False, True):
+            q, k, v, do, pattern = case(batch, heads, n, window, real)
+            q, k, v, table = q.detach(), k.detach(), v.detach(), pattern.sparse.detach()
+            fwd_args = (q, k, v, table, pattern.window, pattern.reach, 0.125)
+            o, lse = attention_forward(*fwd_args)
+            configs = dict(PASS_CONFIGS, fwd=SWEEP_CONFIGS)
+            for kernel, options in configs.items():
+                if left() < 30: log("sweep: out of time"); write_csv(rows, OUT / "perf_sweep.csv"); return rows
+                for c in options:
+                    tiles = {kernel: c}
+                    fn = ((lambda: attention_forward(*fwd_args, tiles=tiles)) if kernel == "fwd" else
+                          (lambda: attention_backward(do, q, k, v, o, lse, table, pattern.window, pattern.reach, 0.125, tiles=tiles)))
+                    ms = sum(cuda_kernel_ms(fn, 10).values())
+                    rows.append(dict(batch=batch, heads=heads, n=n, window=window, real=real, kernel=kernel, config=str(c), gpu_ms=ms))
+                best = min((r for r in rows[-len(options):]), key=lambda r: r["gpu_ms"])
+                log(f"sweep B={batch} H={heads} N={n} W={window} real={real} {kernel}: best {best['config']} {best['gpu_ms']:.3f} ms; "
+                    + " ".join(f"{r['config']}:{r['gpu_ms']:.3f}" for r in rows[-len(options):]))
+            write_csv(rows, OUT / "perf_sweep.csv")
+    return rows
+
+
+def left(): return DEADLINE - (time.time() - START)
+
+
+if __name__ == "__main__":
+    OUT.mkdir(parents=True, exist_ok=True)
+    log(f"{torch.cuda.get_device_name()} torch {torch.__version__}; steps {sys.argv[1:]}")
+    for step in sys.argv[1:]: {"host": host, "times": times, "sweep": sweep}[step]()
+    log("end")

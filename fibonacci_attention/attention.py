@@ -35,21 +35,21 @@ def _(q, k, v, sparse, window, reach, scale, kernel):
 
 # %% ../nbs/03_attention.ipynb #5f0766ef
 def _backward_grads(do, q, k, v, out, lse, sparse, window, reach, scale, kernel):
-    "The backward op's work: dq, dk, dv and the table's gradient (float32; zeros for an integer table)."
+    "The backward op's work: dq, dk, dv and the table's gradient (float32; None for an integer table)."
     if q.numel() == 0: grads = [torch.zeros_like(t) for t in (q, k, v)] + [None]
     elif kernel: grads = attention_backward(do, q.contiguous(), k.contiguous(), v.contiguous(), out, lse, sparse,
                                             window, reach, scale)
     else: grads = gather_backward(do, q, k, v, SparsePattern(sparse, window, reach), scale)
     dq, dk, dv, d_sparse = grads
-    if d_sparse is None: d_sparse = sparse.new_zeros(sparse.shape, dtype=torch.float32)
-    return dq.contiguous(), dk.contiguous(), dv.contiguous(), d_sparse.float().contiguous()
+    return dq.contiguous(), dk.contiguous(), dv.contiguous(), None if d_sparse is None else d_sparse.float().contiguous()
 
 @torch.library.custom_op("fibonacci_attention::sparse_attention_bwd", mutates_args=())
 def sparse_attention_bwd(do:torch.Tensor, q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, out:torch.Tensor,
                          lse:torch.Tensor, sparse:torch.Tensor, window:int, reach:int, scale:float,
                          kernel:bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     "dq, dk, dv and the sparse table's gradient (float32; zeros for integer tables)."
-    return _backward_grads(do, q, k, v, out, lse, sparse, window, reach, scale, kernel)
+    dq, dk, dv, d_sparse = _backward_grads(do, q, k, v, out, lse, sparse, window, reach, scale, kernel)
+    return dq, dk, dv, sparse.new_zeros(sparse.shape, dtype=torch.float32) if d_sparse is None else d_sparse
 
 @sparse_attention_bwd.register_fake
 def _(do, q, k, v, out, lse, sparse, window, reach, scale, kernel):

@@ -111,8 +111,7 @@ def attention_forward(q:torch.Tensor,       # (B, H, N, D) queries, contiguous
     "Launch the forward kernel; return the output (B, H, N, D) and the base-2 log-sum-exp (B, H, N) float32."
     require_triton()
     B, H, N, D = q.shape
-    o = torch.empty(q.shape, device=q.device, dtype=q.dtype)
-    lse = torch.empty(B, H, N, device=q.device, dtype=torch.float32)
+    o, lse = torch.empty_like(q), q.new_empty((B, H, N), dtype=torch.float32)
     consts = kernel_constants(q, k, sparse, window, reach)
     meta = launch_meta(consts, "fwd", tiles)
     grid = (ceil_div(N, meta["BLOCK_M"]), B * H)

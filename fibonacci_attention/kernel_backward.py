@@ -218,14 +218,14 @@ def attention_backward(do:torch.Tensor,       # (B, H, N, D) gradient of the out
     delta = torch.empty_like(lse)  # written by the dQ kernel's first pass
     dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
     shared = (scale, N, H, consts["group"], S, consts["stride"], reach)
-    float32 = lambda t: torch.empty(t.shape, device=t.device, dtype=torch.float32)
+    float32 = lambda t: t.new_empty(t.shape, dtype=torch.float32)
     parts = backward_parts(consts, split)
     dq_part, d_offs = float32(q) if len(parts) == 2 else dq, delta
     for part in parts:
         meta = _part_meta(consts, "dq", part, tiles)
         n_blocks = ceil_div(N, meta["BLOCK_M"])
         if is_real and part != WINDOW_PART:  # per-program partial sums of the offsets' gradient
-            d_offs = torch.zeros(B, H, n_blocks, max(S, 1), device=q.device, dtype=torch.float32)
+            d_offs = q.new_zeros((B, H, n_blocks, max(S, 1)), dtype=torch.float32)
         _attn_bwd_dq[(n_blocks, B * H)](q, k, v, o, do, dq, dq_part, lse, delta, table, d_offs, *shared, **meta)
     dk_part, dv_part = (float32(k), float32(v)) if len(parts) == 2 else (dk, dv)
     for part in parts:

@@ -115,8 +115,76 @@ def sweep():
 def left(): return DEADLINE - (time.time() - START)
 
 
+
+# -- sweep2: launch-level pipelining (num_stages of the window loops) and one-launch backward tiles --------------
+import fibonacci_attention.kernel as _kernel_module
+import fibonacci_attention.kernel_backward as _backward_module
+_launch_meta = _kernel_module.launch_meta
+
+def with_stages(stages: dict):
+    "launch_meta that also sets the launch's num_stages for the kernels named in `stages`."
+    def meta(consts, kernel, tiles=None):
+        m = _launch_meta(consts, kernel, tiles)
+        if kernel in stages: m["num_stages"] = stages[kernel]
+        return m
+    _kernel_module.launch_meta = _backward_module.launch_meta = meta
+
+FWD_CONFIGS = [(64, 64, 4, 1), (64, 32, 4, 1), (32, 32, 2, 1), (32, 64, 4, 1), (128, 64, 8, 1), (64, 64, 8, 1),
+               (128, 32, 4, 1), (32, 32, 4, 1)]
+ONE_LAUNCH = {"dq": [(64, 64, 4, 1), (32, 32, 4, 2), (32, 64, 4, 2), (32, 32, 2, 2), (64, 32, 4, 2), (32, 32, 4, 1)],
+              "dkdv": [(64, 32, 4, 2), (32, 32, 4, 2), (32, 64, 4, 2), (64, 64, 4, 2), (64, 32, 4, 1), (32, 32, 2, 2)]}
+
+def sweep2():
+    rows = []
+    def record(tag, shape, real, kernel, config, stages, fn):
+        ms = sum(cuda_kernel_ms(fn, 10).values())
+        rows.append(dict(tag=tag, batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real, kernel=kernel,
+                         config=str(config), launch_stages=stages, gpu_ms=ms))
+        return ms
+    for shape in ((64, 4, 512, 32), (32, 8, 1024, 64), (1, 8, 131072, 64)):
+        for real in (False, True):
+            if left() < 40: log("sweep2: out of time"); write_csv(rows, OUT / "perf_sweep2.csv"); return rows
+            q, k, v, do, pattern = case(*shape, real)
+            q, k, v, table = q.detach(), k.detach(), v.detach(), pattern.sparse.detach()
+            fwd_args = (q, k, v, table, pattern.window, pattern.reach, 0.125)
+            o, lse = attention_forward(*fwd_args)
+            bwd = lambda tiles, split: (lambda: attention_backward(do, q, k, v, o, lse, table, pattern.window, pattern.reach,
+                                                                   0.125, tiles=tiles, split=split))
+            out = []
+            for stages in (None, 1):
+                with_stages({} if stages is None else {"fwd": stages})
+                for c in FWD_CONFIGS if shape[2] < 131072 else FWD_CONFIGS[:3]:
+                    out.append((record("fwd", shape, real, "fwd", c, stages, lambda: attention_forward(*fwd_args, tiles={"fwd": c})), "fwd", c, stages))
+                with_stages({} if stages is None else {"dq_window": stages, "dkdv_window": stages, "dq": stages, "dkdv": stages})
+                out.append((record("split", shape, real, "backward", "default", stages, bwd(None, True)), "split", None, stages))
+                if shape[2] < 131072:
+                    for kernel, configs in ONE_LAUNCH.items():
+                        for c in configs:
+                            out.append((record("one", shape, real, kernel, c, stages, bwd({kernel: c}, False)), f"one {kernel}", c, stages))
+            with_stages({})
+            for tag in sorted({t for _, t, _, _ in out}):
+                mine = sorted((r for r in out if r[1] == tag), key=lambda r: r[0])
+                log(f"sweep2 {shape} real={real} {tag}: " + " ".join(f"{c}/s{s}:{ms:.3f}" for ms, _, c, s in mine[:6]))
+            write_csv(rows, OUT / "perf_sweep2.csv")
+    return rows
+
+
+def alloc():
+    "Host cost of the allocations the launchers make (µs per call), three ways."
+    q = torch.randn(32, 8, 1024, 64, device="cuda", dtype=torch.bfloat16)
+    ways = {"torch.empty(shape, device, dtype)": lambda: torch.empty(q.shape, device=q.device, dtype=torch.float32),
+            "q.new_empty(shape, dtype)": lambda: q.new_empty(q.shape, dtype=torch.float32),
+            "torch.empty_like(q)": lambda: torch.empty_like(q)}
+    for name, fn in ways.items():
+        for _ in range(100): fn()
+        torch.cuda.synchronize(); t0 = time.perf_counter()
+        for _ in range(2000): fn()
+        log(f"alloc {name}: {(time.perf_counter() - t0) / 2000 * 1e6:.1f} µs")
+    log(f"PYTORCH_CUDA_ALLOC_CONF={os.environ.get('PYTORCH_CUDA_ALLOC_CONF')}")
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     log(f"{torch.cuda.get_device_name()} torch {torch.__version__}; steps {sys.argv[1:]}")
-    for step in sys.argv[1:]: {"host": host, "times": times, "sweep": sweep}[step]()
+    for step in sys.argv[1:]: {"host": host, "times": times, "sweep": sweep, "sweep2": sweep2, "alloc": alloc}[step]()
     log("end")

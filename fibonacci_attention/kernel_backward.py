@@ -17,7 +17,7 @@ BOTH_PARTS, WINDOW_PART, SPARSE_PART = tl.constexpr(0), tl.constexpr(1), tl.cons
 
 # %% ../nbs/02a_kernel_backward.ipynb #b7356b44
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
-def _attn_bwd_dq(Q, K, V, O, DO, DQ, DQ_PART, LSE, DELTA, OFFS, DOFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
+def _attn_bwd_dq(Q, K, V, O, DO, DQ, DQ_PART, LSE, DELTA, P_ROWS, DS_ROWS, OFFS, DOFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
                  WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr,
                  BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, S_BLOCK: tl.constexpr, SPARSE_STAGES: tl.constexpr,
                  DOT_FP32: tl.constexpr, PART: tl.constexpr):
@@ -63,6 +63,8 @@ def _attn_bwd_dq(Q, K, V, O, DO, DQ, DQ_PART, LSE, DELTA, OFFS, DOFFS, sm_scale,
             dq += _dot(ds.to(k.dtype), k, DOT_FP32)
     # -- sparse offsets --
     if PART != WINDOW_PART:
+        P_ROWS += pid_bh.to(tl.int64) * S * N  # (B*H, S, N): P and dS of every query and offset, for dK/dV
+        DS_ROWS += pid_bh.to(tl.int64) * S * N
         lo, hi = _sparse_range(OFFS, S, m0 + BLOCK_M, WINDOW, REACH, IS_REAL, FILTERED, S_BLOCK)
         for j in tl.range(lo, hi, num_stages=SPARSE_STAGES):
             a, f = _split_offset(OFFS + j, IS_REAL)
@@ -78,6 +80,8 @@ def _attn_bwd_dq(Q, K, V, O, DO, DQ, DQ_PART, LSE, DELTA, OFFS, DOFFS, sm_scale,
             p = tl.where(active, tl.math.exp2(tl.sum(q.to(tl.float32) * k, 1) * qk_scale - lse), 0.0)
             ds = p * (tl.sum(do.to(tl.float32) * v, 1) - delta)
             dq += ds[:, None] * k
+            tl.store(P_ROWS + j * N + offs_m, p, mask=row_ok)
+            tl.store(DS_ROWS + j * N + offs_m, ds, mask=row_ok)
             if IS_REAL:  # -- gradient of the offset, one partial sum per program --
                 d_f = tl.sum(ds * tl.sum(q.to(tl.float32) * k_step, 1) * sm_scale
                              + p * tl.sum(do.to(tl.float32) * v_step, 1), 0)
@@ -89,19 +93,17 @@ def _attn_bwd_dq(Q, K, V, O, DO, DQ, DQ_PART, LSE, DELTA, OFFS, DOFFS, sm_scale,
 
 # %% ../nbs/02a_kernel_backward.ipynb #11788c61
 @triton.jit
-def _sparse_query_grad(Q, DO, LSE, DELTA, qrows, ok, k, v, qk_scale, offs_d, HEAD_DIM: tl.constexpr,
-                       BLOCK_D: tl.constexpr):
-    "For query rows `qrows` reading the (interpolated) float32 key/value rows k, v: q, do, P and dS rows."
-    q = _load_rows(Q, qrows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
-    do = _load_rows(DO, qrows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
-    lse = tl.load(LSE + qrows, mask=ok, other=0.0)
-    delta = tl.load(DELTA + qrows, mask=ok, other=0.0)
-    p = tl.where(ok, tl.math.exp2(tl.sum(q * k, 1) * qk_scale - lse), 0.0)
-    return q, do, p, p * (tl.sum(do * v, 1) - delta)
+def _add_sparse_queries(dk, dv, Q, DO, P, DS, qrows, ok, weight, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
+    "dK += weight · dS · q and dV += weight · P · dO over the query rows `qrows`, with the P and dS the dQ kernel stored."
+    p = tl.load(P + qrows, mask=ok, other=0.0) * weight
+    ds = tl.load(DS + qrows, mask=ok, other=0.0) * weight
+    dk += ds[:, None] * _load_rows(Q, qrows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
+    dv += p[:, None] * _load_rows(DO, qrows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
+    return dk, dv
 
 # %% ../nbs/02a_kernel_backward.ipynb #26ca3ec0
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
-def _attn_bwd_dkdv(Q, K, V, DO, DK, DV, DK_PART, DV_PART, LSE, DELTA, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS,
+def _attn_bwd_dkdv(Q, K, V, DO, DK, DV, DK_PART, DV_PART, LSE, DELTA, P_ROWS, DS_ROWS, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS,
                    REACH, WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr,
                    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, S_BLOCK: tl.constexpr,
                    SPARSE_STAGES: tl.constexpr, DOT_FP32: tl.constexpr, PART: tl.constexpr):
@@ -119,13 +121,9 @@ def _attn_bwd_dkdv(Q, K, V, DO, DK, DV, DK_PART, DV_PART, LSE, DELTA, OFFS, sm_s
     offs_n = n0 + tl.arange(0, BLOCK_N)
     offs_d = tl.arange(0, BLOCK_D)
     key_ok = offs_n < N
-    k = _load_rows(K, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
-    v = _load_rows(V, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
-    if IS_REAL and PART != WINDOW_PART:  # neighbours for the interpolated keys of the queries that read these keys
-        k_prev = _load_rows(K, tl.maximum(offs_n - 1, 0), key_ok, offs_d, HEAD_DIM, BLOCK_D)
-        v_prev = _load_rows(V, tl.maximum(offs_n - 1, 0), key_ok, offs_d, HEAD_DIM, BLOCK_D)
-        k_next = _load_rows(K, offs_n + 1, offs_n + 1 < N, offs_d, HEAD_DIM, BLOCK_D)
-        v_next = _load_rows(V, offs_n + 1, offs_n + 1 < N, offs_d, HEAD_DIM, BLOCK_D)
+    if WINDOW > 0 and PART != SPARSE_PART:  # the window's tiles need this block's keys and values
+        k = _load_rows(K, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+        v = _load_rows(V, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
     qk_scale = sm_scale * LOG2E
     dk = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
     dv = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
@@ -157,32 +155,21 @@ def _attn_bwd_dkdv(Q, K, V, DO, DK, DV, DK_PART, DV_PART, LSE, DELTA, OFFS, sm_s
         # -- sparse offsets: key j receives from query j + a (and j + a + 1 for real offsets) --
         if PART != WINDOW_PART:
             OFFSh = OFFS + h * STRIDE_OFFS
+            Ph = P_ROWS + bh.to(tl.int64) * S * N
+            DSh = DS_ROWS + bh.to(tl.int64) * S * N
             lo, hi = _sparse_range(OFFSh, S, N - n0, WINDOW, REACH, IS_REAL, FILTERED, S_BLOCK)
             for j in tl.range(lo, hi, num_stages=SPARSE_STAGES):
                 a, f = _split_offset(OFFSh + j, IS_REAL)
                 qrows = offs_n + a
-                ok = key_ok & (qrows < N)
-                k32, v32 = k.to(tl.float32), v.to(tl.float32)
                 if IS_REAL:
-                    kt = k32 + f * (k_prev.to(tl.float32) - k32)
-                    vt = v32 + f * (v_prev.to(tl.float32) - v32)
-                    q_a, do_a, p, ds = _sparse_query_grad(Qh, DOh, LSEh, DELTAh, qrows, ok, kt, vt, qk_scale, offs_d,
-                                                          HEAD_DIM, BLOCK_D)
                     w = tl.where(offs_n == 0, 1.0, 1.0 - f)  # at key 0 both neighbours are key 0
-                    dv += (w * p)[:, None] * do_a
-                    dk += (w * ds)[:, None] * q_a
-                    ok = key_ok & (qrows + 1 < N)
-                    kt = k_next.to(tl.float32) + f * (k32 - k_next.to(tl.float32))
-                    vt = v_next.to(tl.float32) + f * (v32 - v_next.to(tl.float32))
-                    q_a, do_a, p, ds = _sparse_query_grad(Qh, DOh, LSEh, DELTAh, qrows + 1, ok, kt, vt, qk_scale, offs_d,
-                                                          HEAD_DIM, BLOCK_D)
-                    dv += (f * p)[:, None] * do_a
-                    dk += (f * ds)[:, None] * q_a
+                    dk, dv = _add_sparse_queries(dk, dv, Qh, DOh, Ph + j * N, DSh + j * N, qrows, key_ok & (qrows < N), w,
+                                                 offs_d, HEAD_DIM, BLOCK_D)
+                    dk, dv = _add_sparse_queries(dk, dv, Qh, DOh, Ph + j * N, DSh + j * N, qrows + 1,
+                                                 key_ok & (qrows + 1 < N), f, offs_d, HEAD_DIM, BLOCK_D)
                 else:
-                    q_a, do_a, p, ds = _sparse_query_grad(Qh, DOh, LSEh, DELTAh, qrows, ok, k32, v32, qk_scale, offs_d,
-                                                          HEAD_DIM, BLOCK_D)
-                    dv += p[:, None] * do_a
-                    dk += ds[:, None] * q_a
+                    dk, dv = _add_sparse_queries(dk, dv, Qh, DOh, Ph + j * N, DSh + j * N, qrows, key_ok & (qrows < N), 1.0,
+                                                 offs_d, HEAD_DIM, BLOCK_D)
     if PART == WINDOW_PART:
         _store_rows(DK_PART, offs_n, key_ok, offs_d, dk, HEAD_DIM, BLOCK_D)
         _store_rows(DV_PART, offs_n, key_ok, offs_d, dv, HEAD_DIM, BLOCK_D)
@@ -221,17 +208,20 @@ def attention_backward(do:torch.Tensor,       # (B, H, N, D) gradient of the out
     float32 = lambda t: t.new_empty(t.shape, dtype=torch.float32)
     parts = backward_parts(consts, split)
     dq_part, d_offs = float32(q) if len(parts) == 2 else dq, delta
+    p_rows, ds_rows = q.new_empty((2, B * H, max(S, 1), N), dtype=torch.float32)  # P and dS, from dQ to dK/dV
     for part in parts:
         meta = _part_meta(consts, "dq", part, tiles)
         n_blocks = ceil_div(N, meta["BLOCK_M"])
         if is_real and part != WINDOW_PART:  # per-program partial sums of the offsets' gradient
             d_offs = q.new_zeros((B, H, n_blocks, max(S, 1)), dtype=torch.float32)
-        _attn_bwd_dq[(n_blocks, B * H)](q, k, v, o, do, dq, dq_part, lse, delta, table, d_offs, *shared, **meta)
+        _attn_bwd_dq[(n_blocks, B * H)](q, k, v, o, do, dq, dq_part, lse, delta, p_rows, ds_rows, table, d_offs,
+                                        *shared, **meta)
     dk_part, dv_part = (float32(k), float32(v)) if len(parts) == 2 else (dk, dv)
     for part in parts:
         meta = _part_meta(consts, "dkdv", part, tiles)
         grid = (ceil_div(N, meta["BLOCK_N"]), B * k.shape[1])
-        _attn_bwd_dkdv[grid](q, k, v, do, dk, dv, dk_part, dv_part, lse, delta, table, *shared, **meta)
+        _attn_bwd_dkdv[grid](q, k, v, do, dk, dv, dk_part, dv_part, lse, delta, p_rows, ds_rows, table,
+                             *shared, **meta)
     if not is_real: return dq, dk, dv, None
     d_sparse = d_offs.sum((0, 2))[:, :S]                                      # (H, S)
     return dq, dk, dv, d_sparse if sparse.shape[0] > 1 else d_sparse.sum(0, keepdim=True)

@@ -1,13 +1,14 @@
 """Where the sparse attention's time goes at training shapes, on a lent GPU (torch + triton alone).
 
-    OUT=out DEADLINE=500 python dev/gpu_perf.py host times sweep
+    OUT=out DEADLINE=500 python dev/gpu_perf.py host times candidates
 
 - host: one eager forward + backward at B=32, N=1024 (H=8, D=64, W=64): wall time (`do_bench`) against the GPU time
   of its kernels, for our op and for SDPA, and a cProfile of the eager call;
 - times: per shape (the `small` model's training shapes, W=32, H=4, and the kernel benchmark's, W=64, H=8), integer
   and real offsets: GPU time of each kernel (profiler), the backward as two passes and as one launch per kernel,
   and forward + backward eager and replayed from a CUDA graph, ours and SDPA's, side by side;
-- sweep: the whole backward (and the forward) under each tile configuration of `bench.PASS_CONFIGS` / `SWEEP_CONFIGS`.
+- sweep: the whole backward (and the forward) under each tile configuration of `bench.PASS_CONFIGS` / `SWEEP_CONFIGS`;
+- candidates: the default tiles against their nearest rivals, two passes against one launch, at every shape.
 Rows go to $OUT/perf_*.csv; the log to $OUT/perf_log.txt."""
 import cProfile, io, os, pstats, sys, time
 from pathlib import Path
@@ -116,56 +117,31 @@ def left(): return DEADLINE - (time.time() - START)
 
 
 
-# -- sweep2: launch-level pipelining (num_stages of the window loops) and one-launch backward tiles --------------
-import fibonacci_attention.kernel as _kernel_module
-import fibonacci_attention.kernel_backward as _backward_module
-_launch_meta = _kernel_module.launch_meta
+# -- candidates: the default tiles against their nearest rivals, every shape, integer and real offsets ----------
+FWD_CANDIDATES = [None, (64, 32, 4, 1, 3), (64, 64, 4, 1, 1), (64, 32, 4, 1, 1)]  # None: DEFAULT_TILES
+BWD_CANDIDATES = {"two passes": (True, None), "one launch": (False, None),
+                  "one launch, dq (32, 32, 4, 2, 1)": (False, {"dq": (32, 32, 4, 2, 1)}),
+                  "one launch, dkdv (64, 64, 4, 2, 1)": (False, {"dkdv": (64, 64, 4, 2, 1)})}
 
-def with_stages(stages: dict):
-    "launch_meta that also sets the launch's num_stages for the kernels named in `stages`."
-    def meta(consts, kernel, tiles=None):
-        m = _launch_meta(consts, kernel, tiles)
-        if kernel in stages: m["num_stages"] = stages[kernel]
-        return m
-    _kernel_module.launch_meta = _backward_module.launch_meta = meta
-
-FWD_CONFIGS = [(64, 64, 4, 1), (64, 32, 4, 1), (32, 32, 2, 1), (32, 64, 4, 1), (128, 64, 8, 1), (64, 64, 8, 1),
-               (128, 32, 4, 1), (32, 32, 4, 1)]
-ONE_LAUNCH = {"dq": [(64, 64, 4, 1), (32, 32, 4, 2), (32, 64, 4, 2), (32, 32, 2, 2), (64, 32, 4, 2), (32, 32, 4, 1)],
-              "dkdv": [(64, 32, 4, 2), (32, 32, 4, 2), (32, 64, 4, 2), (64, 64, 4, 2), (64, 32, 4, 1), (32, 32, 2, 2)]}
-
-def sweep2():
+def candidates():
     rows = []
-    def record(tag, shape, real, kernel, config, stages, fn):
-        ms = sum(cuda_kernel_ms(fn, 10).values())
-        rows.append(dict(tag=tag, batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real, kernel=kernel,
-                         config=str(config), launch_stages=stages, gpu_ms=ms))
-        return ms
-    for shape, real in (((64, 4, 512, 32), False), ((32, 8, 1024, 64), False)):
-        if True:
-            if left() < 40: log("sweep2: out of time"); write_csv(rows, OUT / "perf_sweep2.csv"); return rows
+    for shape in SHAPES:
+        for real in (False, True):
+            if left() < 30: log("candidates: out of time"); return rows
             q, k, v, do, pattern = case(*shape, real)
             q, k, v, table = q.detach(), k.detach(), v.detach(), pattern.sparse.detach()
             fwd_args = (q, k, v, table, pattern.window, pattern.reach, 0.125)
             o, lse = attention_forward(*fwd_args)
-            bwd = lambda tiles, split: (lambda: attention_backward(do, q, k, v, o, lse, table, pattern.window, pattern.reach,
-                                                                   0.125, tiles=tiles, split=split))
-            out = []
-            for stages in (None, 1):
-                with_stages({} if stages is None else {"fwd": stages})
-                for c in FWD_CONFIGS if shape[2] < 131072 else FWD_CONFIGS[:3]:
-                    out.append((record("fwd", shape, real, "fwd", c, stages, lambda: attention_forward(*fwd_args, tiles={"fwd": c})), "fwd", c, stages))
-                with_stages({} if stages is None else {"dq_window": stages, "dkdv_window": stages, "dq": stages, "dkdv": stages})
-                out.append((record("split", shape, real, "backward", "default", stages, bwd(None, True)), "split", None, stages))
-                if shape[2] < 131072:
-                    for kernel, configs in ONE_LAUNCH.items():
-                        for c in configs:
-                            out.append((record("one", shape, real, kernel, c, stages, bwd({kernel: c}, False)), f"one {kernel}", c, stages))
-            with_stages({})
-            for tag in sorted({t for _, t, _, _ in out}):
-                mine = sorted((r for r in out if r[1] == tag), key=lambda r: r[0])
-                log(f"sweep2 {shape} real={real} {tag}: " + " ".join(f"{c}/s{s}:{ms:.3f}" for ms, _, c, s in mine[:6]))
-            write_csv(rows, OUT / "perf_sweep2.csv")
+            timed = {}
+            for c in FWD_CANDIDATES:
+                timed[f"fwd {c or 'default'}"] = sum(cuda_kernel_ms(lambda: attention_forward(*fwd_args, tiles=c and {"fwd": c}), 10).values())
+            for name, (split, tiles) in BWD_CANDIDATES.items():
+                timed[name] = sum(cuda_kernel_ms(lambda: attention_backward(do, q, k, v, o, lse, table, pattern.window,
+                                                                             pattern.reach, 0.125, tiles=tiles, split=split), 10).values())
+            rows += [dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real, candidate=name, gpu_ms=ms,
+                          device=torch.cuda.get_device_name()) for name, ms in timed.items()]
+            log(f"candidates {shape} real={real}: " + "  ".join(f"{name}: {ms:.3f}" for name, ms in timed.items()))
+            write_csv(rows, OUT / "perf_candidates.csv")
     return rows
 
 
@@ -186,5 +162,5 @@ def alloc():
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     log(f"{torch.cuda.get_device_name()} torch {torch.__version__}; steps {sys.argv[1:]}")
-    for step in sys.argv[1:]: {"host": host, "times": times, "sweep": sweep, "sweep2": sweep2, "alloc": alloc}[step]()
+    for step in sys.argv[1:]: {"host": host, "times": times, "sweep": sweep, "candidates": candidates, "alloc": alloc}[step]()
     log("end")

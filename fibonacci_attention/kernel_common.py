@@ -126,21 +126,21 @@ def _running_max(m_i, s_max):
 
 # %% ../nbs/01a_kernel_common.ipynb #6004f09b
 DEFAULT_TILES = {  # BLOCK_D <= 64, then larger head dims
-    64: {"fwd": (64, 64, 4, 1), "dq": (64, 64, 4, 1), "dkdv": (64, 32, 4, 2),
-         "dq_window": (64, 32, 4, 1), "dq_sparse": (32, 32, 4, 2),
-         "dkdv_window": (64, 64, 4, 1), "dkdv_sparse": (64, 32, 4, 2)},
-    128: {"fwd": (64, 32, 4, 1), "dq": (64, 32, 4, 1), "dkdv": (64, 32, 4, 2),
-          "dq_window": (64, 32, 4, 1), "dq_sparse": (64, 32, 4, 2),
-          "dkdv_window": (64, 32, 4, 1), "dkdv_sparse": (64, 32, 4, 2)},
+    64: {"fwd": (64, 64, 4, 1, 3), "dq": (64, 64, 4, 1, 1), "dkdv": (32, 64, 4, 2, 1),
+         "dq_window": (64, 32, 4, 1, 1), "dq_sparse": (32, 32, 4, 2, 1),
+         "dkdv_window": (64, 64, 4, 1, 1), "dkdv_sparse": (64, 32, 4, 2, 1)},
+    128: {"fwd": (64, 32, 4, 1, 3), "dq": (64, 32, 4, 1, 3), "dkdv": (64, 32, 4, 2, 3),
+          "dq_window": (64, 32, 4, 1, 3), "dq_sparse": (64, 32, 4, 2, 3),
+          "dkdv_window": (64, 32, 4, 1, 3), "dkdv_sparse": (64, 32, 4, 2, 3)},
 }
 
 def block_config(kernel: str,  # "fwd", "dq", "dkdv", or a backward pass: "dq_window", "dkdv_sparse", ...
                  head_dim_padded: int,  # BLOCK_D
-                 tiles: dict | None = None,  # {kernel: (BLOCK_M, BLOCK_N, num_warps, SPARSE_STAGES)} overrides
+                 tiles: dict | None = None,  # {kernel: (BLOCK_M, BLOCK_N, num_warps, SPARSE_STAGES, num_stages)} overrides
                 ) -> tuple:
-    "(BLOCK_M, BLOCK_N, num_warps, SPARSE_STAGES) of a kernel: `tiles`, else tiny under the interpreter, else the sweep's."
+    "(BLOCK_M, BLOCK_N, num_warps, SPARSE_STAGES, num_stages) of a kernel: `tiles`, else tiny under the interpreter, else the sweep's."
     if tiles and kernel in tiles: return tuple(tiles[kernel])
-    if interpreting(): return (16, 16, 1, 1)
+    if interpreting(): return (16, 16, 1, 1, 1)
     return DEFAULT_TILES[64 if head_dim_padded <= 64 else 128][kernel]
 
 def ceil_div(a:int, b:int) -> int:

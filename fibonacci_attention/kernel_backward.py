@@ -178,8 +178,9 @@ def _attn_bwd_dkdv(Q, K, V, DO, DK, DV, DK_PART, DV_PART, LSE, DELTA, P_ROWS, DS
         _store_rows(DV, offs_n, key_ok, offs_d, dv, HEAD_DIM, BLOCK_D)
 
 # %% ../nbs/02a_kernel_backward.ipynb #98e8a592
-def backward_parts(consts:dict, split:bool = True) -> tuple:
-    "The parts a backward kernel is launched as: the window pass then the sparse pass, or (split=False) one launch."
+def backward_parts(consts:dict, split:bool | None = None) -> tuple:
+    "The parts a backward kernel is launched as: the window pass then the sparse pass, or one launch (see above for None)."
+    if split is None: split = consts["meta"]["IS_REAL"]
     two = split and consts["meta"]["WINDOW"] > 0 and consts["S"] > 0
     return (WINDOW_PART, SPARSE_PART) if two else (BOTH_PARTS,)
 
@@ -195,7 +196,7 @@ def attention_backward(do:torch.Tensor,       # (B, H, N, D) gradient of the out
                        sparse:torch.Tensor,   # (1 or H, S) sparse offsets, as in the forward
                        window:int, reach:int, scale:float,
                        tiles:dict | None = None,  # tile-size overrides, see `kernel_common.block_config`
-                       split:bool = True,  # two passes per kernel (window, then sparse); False: one launch each
+                       split:bool | None = None,  # two passes per kernel (window, then sparse), one launch, or None: by the table
                       ) -> tuple:
     "Launch the backward kernels; return dq, dk, dv and the sparse offsets' gradient (float32, shaped like `sparse`; None for ints)."
     require_triton()

@@ -1,15 +1,16 @@
 """Where the sparse attention's time goes at training shapes, on a lent GPU (torch + triton alone).
 
-    OUT=out DEADLINE=500 python dev/gpu_perf.py host times candidates
+    OUT=out DEADLINE=500 PYTHONPATH=. python dev/gpu_perf.py host times candidates alloc
 
 - host: one eager forward + backward at B=32, N=1024 (H=8, D=64, W=64): wall time (`do_bench`) against the GPU time
   of its kernels, for our op and for SDPA, and a cProfile of the eager call;
 - times: per shape (the `small` model's training shapes, W=32, H=4, and the kernel benchmark's, W=64, H=8), integer
   and real offsets: GPU time of each kernel (profiler), the backward as two passes and as one launch per kernel,
   and forward + backward eager and replayed from a CUDA graph, ours and SDPA's, side by side;
-- sweep: the whole backward (and the forward) under each tile configuration of `bench.PASS_CONFIGS` / `SWEEP_CONFIGS`;
-- candidates: the default tiles against their nearest rivals, two passes against one launch, at every shape.
-Rows go to $OUT/perf_*.csv; the log to $OUT/perf_log.txt."""
+- candidates: the default tiles against their nearest rivals, two passes against one launch, at every shape;
+- alloc: the host cost of the launchers' allocations.
+Rows go to $OUT/perf_*.csv (committed as `nbs/results/perf_times.csv`, `perf_candidates.csv`); the log to
+$OUT/perf_log.txt (`nbs/results/logs/session5_perf.txt`)."""
 import cProfile, io, os, pstats, sys, time
 from pathlib import Path
 
@@ -17,8 +18,7 @@ import torch
 import torch.nn.functional as F
 from triton.testing import do_bench
 
-from fibonacci_attention.bench import (PASS_CONFIGS, SWEEP_CONFIGS, bench_offsets, cuda_kernel_ms, graphed, kernel_times,
-                                       write_csv)
+from fibonacci_attention.bench import bench_offsets, cuda_kernel_ms, graphed, kernel_times, write_csv
 from fibonacci_attention.attention import sparse_attention
 from fibonacci_attention.kernel import attention_forward
 from fibonacci_attention.kernel_backward import attention_backward
@@ -89,30 +89,6 @@ def times():
     return rows
 
 
-def sweep():
-    rows = []
-    for batch, heads, n, window in ((64, 4, 512, 32), (32, 8, 1024, 64)):
-        for real in (False, True):
-            q, k, v, do, pattern = case(batch, heads, n, window, real)
-            q, k, v, table = q.detach(), k.detach(), v.detach(), pattern.sparse.detach()
-            fwd_args = (q, k, v, table, pattern.window, pattern.reach, 0.125)
-            o, lse = attention_forward(*fwd_args)
-            configs = dict(PASS_CONFIGS, fwd=SWEEP_CONFIGS)
-            for kernel, options in configs.items():
-                if left() < 30: log("sweep: out of time"); write_csv(rows, OUT / "perf_sweep.csv"); return rows
-                for c in options:
-                    tiles = {kernel: c}
-                    fn = ((lambda: attention_forward(*fwd_args, tiles=tiles)) if kernel == "fwd" else
-                          (lambda: attention_backward(do, q, k, v, o, lse, table, pattern.window, pattern.reach, 0.125, tiles=tiles)))
-                    ms = sum(cuda_kernel_ms(fn, 10).values())
-                    rows.append(dict(batch=batch, heads=heads, n=n, window=window, real=real, kernel=kernel, config=str(c), gpu_ms=ms))
-                best = min((r for r in rows[-len(options):]), key=lambda r: r["gpu_ms"])
-                log(f"sweep B={batch} H={heads} N={n} W={window} real={real} {kernel}: best {best['config']} {best['gpu_ms']:.3f} ms; "
-                    + " ".join(f"{r['config']}:{r['gpu_ms']:.3f}" for r in rows[-len(options):]))
-            write_csv(rows, OUT / "perf_sweep.csv")
-    return rows
-
-
 def left(): return DEADLINE - (time.time() - START)
 
 
@@ -162,5 +138,5 @@ def alloc():
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     log(f"{torch.cuda.get_device_name()} torch {torch.__version__}; steps {sys.argv[1:]}")
-    for step in sys.argv[1:]: {"host": host, "times": times, "sweep": sweep, "candidates": candidates, "alloc": alloc}[step]()
+    for step in sys.argv[1:]: {"host": host, "times": times, "candidates": candidates, "alloc": alloc}[step]()
     log("end")

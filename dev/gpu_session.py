@@ -11,8 +11,13 @@ named steps within DEADLINE seconds and leaves everything in $OUT:
 - suite: `fibattn suite --preset gpu80m`, resuming from `nbs/results/suite80m/` and any checkpoints left in
   `runs/` by an earlier call on the same machine; results.tgz holds the results, falsification tests and
   training logs (copy them into `nbs/results/suite80m/`);
-- cells: the `#| cuda` cells of the notebooks (`dev/gpu_cells.py`);
-- check: `fibattn bench check`; decode: `fibattn bench decode`."""
+- cells: the `#| cuda` cells of the notebooks (`dev/gpu_cells.py`); op-cells: only those of 04_model and
+  03_attention (opcheck, fullgraph compile of every kind), ~370 s;
+- check: `fibattn bench check`; decode: `fibattn bench decode`; models: compiled + graphed training of dense,
+  fib-fixed and fib-learned at ctx 512 x 64.
+
+Before submitting a change to the kernels or the op (one call, `.device_data/pylib` or the wheel carried):
+`DEADLINE=565 python dev/gpu_session.py check op-cells models`."""
 import gzip, hashlib, json, os, shutil, subprocess, sys, tarfile, time
 from pathlib import Path
 
@@ -103,6 +108,9 @@ STEPS = {  # name: (what it runs, seconds the suite leaves for it)
     "cells": (lambda: run([sys.executable, "dev/gpu_cells.py"], 420), 420),
     "check": (lambda: run(CLI + ["bench", "check", "--out", str(OUT / "check")], 120), 90),
     "decode": (lambda: run(CLI + ["bench", "decode", "--out", str(OUT / "decode")], 300), 150),
+    "op-cells": (lambda: run([sys.executable, "dev/gpu_cells.py", "04_model", "03_attention"], 400), 400),
+    "models": (lambda: run(CLI + ["bench", "models", "--kinds", "dense", "fib-fixed", "fib-learned", "--shapes", "512:64",
+                                  "--modes", "graphs", "--latency-modes", "--steps", "20", "--out", str(OUT / "models")], 180), 180),
 }
 
 if __name__ == "__main__":

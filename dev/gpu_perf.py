@@ -1,6 +1,6 @@
 """Where the sparse attention's time goes at training shapes, on a lent GPU (torch + triton alone).
 
-    OUT=out DEADLINE=500 PYTHONPATH=. python dev/gpu_perf.py host times candidates alloc
+    OUT=out DEADLINE=500 PYTHONPATH=. python dev/gpu_perf.py host times candidates alloc model
 
 - host: one eager forward + backward at B=32, N=1024 (H=8, D=64, W=64): wall time (`do_bench`) against the GPU time
   of its kernels, for our op and for SDPA, and a cProfile of the eager call;
@@ -8,7 +8,10 @@
   and real offsets: GPU time of each kernel (profiler), the backward as two passes and as one launch per kernel,
   and forward + backward eager and replayed from a CUDA graph, ours and SDPA's, side by side;
 - candidates: the default tiles against their nearest rivals, two passes against one launch, at every shape;
-- alloc: the host cost of the launchers' allocations.
+- alloc: the host cost of the launchers' allocations;
+- model: GPU time per kernel of one compiled training step of the `small` model (ctx 512 x 64) for dense, fib-fixed
+  and fib-learned, grouped (our kernels, SDPA, matmuls, Inductor's fused kernels, copies, other), and the step's wall
+  time eager, compiled and with CUDA graphs: where a sparse model's step loses to dense's.
 Rows go to $OUT/perf_*.csv (committed as `nbs/results/perf_times.csv`, `perf_candidates.csv`); the log to
 $OUT/perf_log.txt (`nbs/results/logs/session5_perf.txt`)."""
 import cProfile, io, os, pstats, sys, time
@@ -135,8 +138,62 @@ def alloc():
     log(f"PYTORCH_CUDA_ALLOC_CONF={os.environ.get('PYTORCH_CUDA_ALLOC_CONF')}")
 
 
+# -- model: where the compiled training step's GPU time goes, per kind ---------------------------------------------
+KERNEL_GROUPS = (("ours", ("_attn_",)), ("sdpa", ("flash", "fmha", "attention", "cudnn")),
+                 ("matmul", ("gemm", "cutlass", "nvjet", "sm90", "xmma", "cublas")), ("copy", ("copy", "clone", "cat")),
+                 ("inductor", ("triton_",)))
+
+def kernel_group(name):
+    low = name.lower()
+    return next((group for group, keys in KERNEL_GROUPS if any(k in low for k in keys)), "other")
+
+def training_step(kind, mode, ctx=512, batch=64):
+    from fibonacci_attention.model import GPT, get_config
+    torch.manual_seed(0)
+    model = GPT(get_config("small", attention=kind, ctx_len=ctx)).cuda()
+    run = model if mode == "eager" else torch.compile(model, fullgraph=True, mode="reduce-overhead" if mode == "graphs" else None)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
+    idx = torch.randint(0, model.cfg.vocab_size, (batch, ctx + 1), device="cuda")
+    def step():
+        torch.compiler.cudagraph_mark_step_begin()
+        with torch.autocast("cuda", torch.bfloat16): loss = run(idx[:, :-1], idx[:, 1:])[1]
+        loss.backward()
+        opt.step(); opt.zero_grad(set_to_none=True)
+    for _ in range(3): step()
+    return step
+
+def wall_ms(step, n=10):
+    torch.cuda.synchronize(); t0 = time.perf_counter()
+    for _ in range(n): step()
+    torch.cuda.synchronize()
+    return 1e3 * (time.perf_counter() - t0) / n
+
+def model():
+    rows = []
+    for kind in ("dense", "fib-fixed", "fib-learned"):
+        if left() < 60: log("model: out of time"); return rows
+        torch._dynamo.reset()
+        walls = {mode: wall_ms(training_step(kind, mode)) for mode in ("eager", "graphs")}
+        torch._dynamo.reset()
+        step = training_step(kind, "compiled")
+        walls["compiled"] = wall_ms(step)
+        per_kernel = cuda_kernel_ms(step, 5)
+        groups = {}
+        for name, ms in per_kernel.items(): groups[kernel_group(name)] = groups.get(kernel_group(name), 0.0) + ms
+        log(f"model {kind}: wall/step " + "  ".join(f"{m} {ms:.2f} ms" for m, ms in walls.items())
+            + f"; GPU {sum(per_kernel.values()):.2f} ms: " + "  ".join(f"{g} {ms:.2f}" for g, ms in sorted(groups.items())))
+        top = sorted(per_kernel.items(), key=lambda kv: -kv[1])[:25]
+        log("\n".join(f"    {ms:7.3f} ms  {kernel_group(name):8s} {name[:110]}" for name, ms in top))
+        rows += [dict(kind=kind, kernel=name[:200], group=kernel_group(name), gpu_ms_per_step=ms, device=torch.cuda.get_device_name())
+                 for name, ms in per_kernel.items()]
+        rows += [dict(kind=kind, kernel=f"wall {m}", group="wall", gpu_ms_per_step=ms, device=torch.cuda.get_device_name())
+                 for m, ms in walls.items()]
+        write_csv(rows, OUT / "perf_model.csv")
+    return rows
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     log(f"{torch.cuda.get_device_name()} torch {torch.__version__}; steps {sys.argv[1:]}")
-    for step in sys.argv[1:]: {"host": host, "times": times, "candidates": candidates, "alloc": alloc}[step]()
+    for step in sys.argv[1:]: {"host": host, "times": times, "candidates": candidates, "alloc": alloc, "model": model}[step]()
     log("end")

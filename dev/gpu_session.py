@@ -14,7 +14,9 @@ named steps within DEADLINE seconds and leaves everything in $OUT:
 - cells: the `#| cuda` cells of the notebooks (`dev/gpu_cells.py`); op-cells: only those of 04_model and
   03_attention (opcheck, fullgraph compile of every kind), ~370 s;
 - check: `fibattn bench check`; decode: `fibattn bench decode`; models: compiled + graphed training of dense,
-  fib-fixed and fib-learned at ctx 512 x 64.
+  fib-fixed and fib-learned at ctx 512 x 64; long-models: the same at ctx 4096 x 8 and 32768 x 1, and their graphed
+  inference latency; kernels: `fibattn bench kernels` up to N = 131072, SDPA and Flex side by side;
+  profile: `dev/gpu_perf.py model`, the GPU time of a compiled training step by kernel.
 
 Before submitting a change to the kernels or the op (one call, `.device_data/pylib` or the wheel carried):
 `DEADLINE=565 python dev/gpu_session.py check op-cells models`."""
@@ -111,6 +113,11 @@ STEPS = {  # name: (what it runs, seconds the suite leaves for it)
     "op-cells": (lambda: run([sys.executable, "dev/gpu_cells.py", "04_model", "03_attention"], 400), 400),
     "models": (lambda: run(CLI + ["bench", "models", "--kinds", "dense", "fib-fixed", "fib-learned", "--shapes", "512:64",
                                   "--modes", "graphs", "--latency-modes", "--steps", "20", "--out", str(OUT / "models")], 180), 180),
+    "long-models": (lambda: run(CLI + ["bench", "models", "--kinds", "dense", "fib-fixed", "fib-learned", "--shapes", "4096:8",
+                                       "32768:1", "--modes", "graphs", "--latency-modes", "graphs", "--steps", "20",
+                                       "--out", str(OUT / "long_models")], 300), 300),
+    "kernels": (lambda: run(CLI + ["bench", "kernels", "--max-n", "131072", "--out", str(OUT / "kernels")], 240), 240),
+    "profile": (lambda: run([sys.executable, "dev/gpu_perf.py", "model"], 240), 240),
 }
 
 if __name__ == "__main__":

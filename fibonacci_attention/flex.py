@@ -54,6 +54,7 @@ def flex_block_mask(offsets, # sorted integer offsets: 1-D, or [H, K] with a row
                     q_len:int|None=None, # number of queries (None: kv_len)
                     device="cpu", # device of q, k, v
                     block_size:int=128, # FlexAttention's tile size
+                    compile:bool=False, # build it with a compiled `create_block_mask`: blockwise, no q_len x kv_len mask in memory
                    ):
     "The FlexAttention `BlockMask` of the offsets (one for all heads, or per head for a table)."
     from torch.nn.attention.flex_attention import create_block_mask
@@ -61,19 +62,20 @@ def flex_block_mask(offsets, # sorted integer offsets: 1-D, or [H, K] with a row
     mask_mod = flex_mask_mod(offsets, kv_len, q_len, device)
     raw = torch.as_tensor(offsets)
     heads = raw.shape[0] if raw.ndim == 2 else None  # None: broadcast over heads
-    return create_block_mask(mask_mod, None, heads, q_len, kv_len, device=device, BLOCK_SIZE=block_size)
+    make = torch.compile(create_block_mask) if compile else create_block_mask
+    return make(mask_mod, None, heads, q_len, kv_len, device=device, BLOCK_SIZE=block_size)
 
 # %% ../nbs/03a_flex.ipynb #071fb858
 def flex_attention_fn(offsets, # sorted integer offsets: 1-D, or [H, K] with a row per head
                       kv_len:int, # number of keys
                       q_len:int|None=None, # number of queries (None: kv_len)
                       device="cpu", # device of q, k, v
-                      compile:bool=False, # wrap `flex_attention` in `torch.compile` (the fast path on GPU)
+                      compile:bool=False, # compile `flex_attention` and the block mask's construction (the fast path on GPU)
                       block_size:int=128, # FlexAttention's tile size
                      ) -> Callable:
     "`f(q, k, v, scale=None) -> o`: FlexAttention over the offsets; grouped-query heads allowed (H % Hkv == 0)."
     from torch.nn.attention.flex_attention import flex_attention
-    block_mask = flex_block_mask(offsets, kv_len, q_len, device, block_size)
+    block_mask = flex_block_mask(offsets, kv_len, q_len, device, block_size, compile)
     run = torch.compile(flex_attention, dynamic=False) if compile else flex_attention
     def attend(q, k, v, scale=None):
         return run(q, k, v, block_mask=block_mask, scale=scale, enable_gqa=q.shape[1] != k.shape[1])

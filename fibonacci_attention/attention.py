@@ -11,17 +11,21 @@ import torch
 from .decode import decode_gather, decode_launch
 from .kernel import attention_forward, check_kernel_inputs
 from .kernel_backward import attention_backward
-from .kernel_common import require_triton, triton_available
+from .kernel_common import heads_interleaved, require_triton, triton_available
 from .offsets import SparsePattern
 from .reference import check_qkv, gather_backward, gather_forward, resolve_scale, sparse_pattern
 
 # %% ../nbs/03_attention.ipynb #af99ce57
+def _interleaved(t):
+    "A heads-interleaved copy of a gather-path result, laid out as the kernels' (and the fakes')."
+    return heads_interleaved(t.shape, t).copy_(t)
+
 def _forward(q, k, v, sparse, window, reach, scale, kernel):
-    "The forward op's work: the fused kernel, or the gather path; fresh contiguous outputs."
-    if q.numel() == 0: return q.new_zeros(q.shape), q.new_zeros(q.shape[:3], dtype=torch.float32)
-    if kernel: return attention_forward(q.contiguous(), k.contiguous(), v.contiguous(), sparse, window, reach, scale)
+    "The forward op's work: the fused kernel, or the gather path; fresh outputs, the first heads-interleaved."
+    if q.numel() == 0: return heads_interleaved(q.shape, q).zero_(), q.new_zeros(q.shape[:3], dtype=torch.float32)
+    if kernel: return attention_forward(q, k, v, sparse, window, reach, scale)
     out, lse = gather_forward(q, k, v, SparsePattern(sparse, window, reach), scale)
-    return out.contiguous(), lse.contiguous()
+    return _interleaved(out), lse.contiguous()
 
 @torch.library.custom_op("fibonacci_attention::sparse_attention_fwd", mutates_args=())
 def sparse_attention_fwd(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, sparse:torch.Tensor, window:int, reach:int,
@@ -31,17 +35,17 @@ def sparse_attention_fwd(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, sparse:
 
 @sparse_attention_fwd.register_fake
 def _(q, k, v, sparse, window, reach, scale, kernel):
-    return q.new_empty(q.shape), q.new_empty(q.shape[:3], dtype=torch.float32)
+    return heads_interleaved(q.shape, q), q.new_empty(q.shape[:3], dtype=torch.float32)
 
 # %% ../nbs/03_attention.ipynb #5f0766ef
 def _backward_grads(do, q, k, v, out, lse, sparse, window, reach, scale, kernel):
-    "The backward op's work: dq, dk, dv and the table's gradient (float32; None for an integer table)."
-    if q.numel() == 0: grads = [torch.zeros_like(t) for t in (q, k, v)] + [None]
-    elif kernel: grads = attention_backward(do, q.contiguous(), k.contiguous(), v.contiguous(), out, lse, sparse,
-                                            window, reach, scale)
-    else: grads = gather_backward(do, q, k, v, SparsePattern(sparse, window, reach), scale)
-    dq, dk, dv, d_sparse = grads
-    return dq.contiguous(), dk.contiguous(), dv.contiguous(), None if d_sparse is None else d_sparse.float().contiguous()
+    "The backward op's work: dq, dk, dv (heads-interleaved) and the table's gradient (float32; None for an integer table)."
+    if q.numel() == 0: return *(heads_interleaved(t.shape, t).zero_() for t in (q, k, v)), None
+    if kernel: dq, dk, dv, d_sparse = attention_backward(do, q, k, v, out, lse, sparse, window, reach, scale)
+    else:
+        dq, dk, dv, d_sparse = gather_backward(do, q, k, v, SparsePattern(sparse, window, reach), scale)
+        dq, dk, dv = _interleaved(dq), _interleaved(dk), _interleaved(dv)
+    return dq, dk, dv, None if d_sparse is None else d_sparse.float().contiguous()
 
 @torch.library.custom_op("fibonacci_attention::sparse_attention_bwd", mutates_args=())
 def sparse_attention_bwd(do:torch.Tensor, q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, out:torch.Tensor,
@@ -53,7 +57,7 @@ def sparse_attention_bwd(do:torch.Tensor, q:torch.Tensor, k:torch.Tensor, v:torc
 
 @sparse_attention_bwd.register_fake
 def _(do, q, k, v, out, lse, sparse, window, reach, scale, kernel):
-    return q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape), sparse.new_empty(sparse.shape, dtype=torch.float32)
+    return (*(heads_interleaved(t.shape, t) for t in (q, k, v)), sparse.new_empty(sparse.shape, dtype=torch.float32))
 
 # %% ../nbs/03_attention.ipynb #886bb69a
 def _save_for_backward(ctx, inputs, output):

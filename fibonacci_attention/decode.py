@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from .kernel_common import LOG2E, interpreting, next_power_of_2, require_triton, tl, triton, triton_available
+from .kernel_common import LOG2E, interpreting, require_triton, tile_size, tl, triton, triton_available
 from .offsets import SparsePattern
 from .reference import check_offsets, host_offsets, masked_softmax, pattern_table, per_tensor_cache, resolve_scale
 
@@ -246,7 +246,7 @@ def decode_launch(q, ring_k, ring_v, table, length, scale:float) -> torch.Tensor
     require_triton()
     (B, H, _, D), K = q.shape, table.shape[1]
     out = q.new_empty(q.shape)
-    block_k, block_d = min(32, max(16, next_power_of_2(K))), max(16, next_power_of_2(D))  # 32 rows a chunk keep registers low
+    block_k, block_d = min(32, tile_size(K)), tile_size(D)  # 32 rows a chunk keep registers low
     _decode_kernel[(B * H,)](
         q, ring_k, ring_v, table, out, length,
         q.stride(0), q.stride(1), q.stride(3), *ring_k.stride(), out.stride(0), out.stride(1), out.stride(3),

@@ -8,29 +8,30 @@ __all__ = ['check_kernel_inputs', 'kernel_constants', 'launch_meta', 'nonempty',
 # %% ../nbs/02_kernel.ipynb #85516e96
 import torch
 
-from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _head_slabs, _lerp_rows, _load_rows,
-                                               _running_max, _sparse_range, _split_offset, _store_rows, block_config,
-                                               ceil_div, interpreting, next_power_of_2, require_triton, tl, triton)
+from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _heads, _lerp_rows, _load_rows, _running_max,
+                                               _slab, _sparse_range, _split_offset, _store_rows, block_config, ceil_div,
+                                               heads_interleaved, interpreting, kernel_layout, require_triton, row_strides,
+                                               tile_size, tl, triton)
 
 # %% ../nbs/02_kernel.ipynb #fd7f4d4e
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
-def _attn_fwd(Q, K, V, O, LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
+def _attn_fwd(Q, QS, K, KS, V, VS, O, OS, LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
               WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr,
               BLOCK_D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, S_BLOCK: tl.constexpr,
               SPARSE_STAGES: tl.constexpr, DOT_FP32: tl.constexpr):
     pid_m = tl.program_id(0)
     pid_bh = tl.program_id(1)  # b * H + h
-    h, q_slab, kv_slab = _head_slabs(pid_bh, N, H, GROUP, HEAD_DIM)
-    Q += q_slab
-    O += q_slab
-    K += kv_slab
-    V += kv_slab
+    b, h, hkv = _heads(pid_bh, H, GROUP)
+    Q = _slab(Q, QS, b, h)
+    O = _slab(O, OS, b, h)
+    K = _slab(K, KS, b, hkv)
+    V = _slab(V, VS, b, hkv)
     OFFS += h * STRIDE_OFFS
     m0 = pid_m * BLOCK_M
     offs_m = m0 + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
     row_ok = offs_m < N
-    q = _load_rows(Q, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
+    q = _load_rows(Q, QS, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
     qk_scale = sm_scale * LOG2E
     m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
     l_i = tl.zeros([BLOCK_M], tl.float32)
@@ -40,8 +41,8 @@ def _attn_fwd(Q, K, V, O, LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REAC
         for start_n in range(tl.maximum(m0 - (WINDOW - 1), 0), tl.minimum(m0 + BLOCK_M, N), BLOCK_N):
             offs_n = start_n + tl.arange(0, BLOCK_N)
             key_ok = offs_n < N
-            k = _load_rows(K, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
-            v = _load_rows(V, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+            k = _load_rows(K, KS, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+            v = _load_rows(V, VS, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
             dist = offs_m[:, None] - offs_n[None, :]
             inside = (dist >= 0) & (dist < WINDOW) & key_ok[None, :]
             s = tl.where(inside, _dot(q, tl.trans(k), DOT_FP32) * qk_scale, float("-inf"))
@@ -55,8 +56,8 @@ def _attn_fwd(Q, K, V, O, LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REAC
         a, f = _split_offset(OFFS + j, IS_REAL)
         rows = offs_m - a
         active = row_ok & (rows >= 0)
-        k = _lerp_rows(K, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL)
-        v = _lerp_rows(V, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL)
+        k = _lerp_rows(K, KS, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL)
+        v = _lerp_rows(V, VS, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL)
         s = tl.where(active, tl.sum(q.to(tl.float32) * k, 1) * qk_scale, float("-inf"))
         m_i, m_safe, rescale = _running_max(m_i, s)
         p = tl.math.exp2(s - m_safe)
@@ -64,7 +65,7 @@ def _attn_fwd(Q, K, V, O, LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REAC
         acc = acc * rescale[:, None] + p[:, None] * v
     # epilogue: normalise; rows without keys (only possible without offset 0) give 0
     has_key = l_i > 0
-    _store_rows(O, offs_m, row_ok, offs_d, acc / tl.where(has_key, l_i, 1.0)[:, None], HEAD_DIM, BLOCK_D)
+    _store_rows(O, OS, offs_m, row_ok, offs_d, acc / tl.where(has_key, l_i, 1.0)[:, None], HEAD_DIM, BLOCK_D)
     lse = tl.where(has_key, m_i + tl.math.log2(tl.where(has_key, l_i, 1.0)), 0.0)
     tl.store(LSE + pid_bh.to(tl.int64) * N + offs_m, lse, mask=row_ok)
 
@@ -85,8 +86,7 @@ def kernel_constants(q, k, sparse, window:int, reach:int) -> dict:
     S = sparse.shape[1]
     return dict(group=q.shape[1] // k.shape[1], S=S, stride=sparse.stride(0) if sparse.shape[0] > 1 else 0,
                 reach=reach, meta=dict(WINDOW=window, IS_REAL=sparse.is_floating_point(), FILTERED=reach > 0,
-                                       HEAD_DIM=q.shape[-1], BLOCK_D=max(16, next_power_of_2(q.shape[-1])),
-                                       S_BLOCK=max(16, next_power_of_2(S)),
+                                       HEAD_DIM=q.shape[-1], BLOCK_D=tile_size(q.shape[-1]), S_BLOCK=tile_size(S),
                                        DOT_FP32=q.dtype == torch.float32 or interpreting()))
 
 def launch_meta(consts:dict, kernel:str, tiles:dict | None = None) -> dict:
@@ -100,22 +100,23 @@ def nonempty(sparse:torch.Tensor) -> torch.Tensor:
     return sparse.contiguous() if sparse.shape[1] else sparse.new_zeros(sparse.shape[0], 1)
 
 # %% ../nbs/02_kernel.ipynb #ce220924
-def attention_forward(q:torch.Tensor,       # (B, H, N, D) queries, contiguous
-                      k:torch.Tensor,       # (B, Hkv, N, D) keys, contiguous
-                      v:torch.Tensor,       # (B, Hkv, N, D) values, contiguous
+def attention_forward(q:torch.Tensor,       # (B, H, N, D) queries, any strides (see `kernel_layout`)
+                      k:torch.Tensor,       # (B, Hkv, N, D) keys
+                      v:torch.Tensor,       # (B, Hkv, N, D) values
                       sparse:torch.Tensor,  # (1 or H, S) sparse offsets above the window, int or real
                       window:int,           # W: offsets 0..W-1
                       reach:int,            # > 0: use only the entries that round into [W, reach)
                       scale:float,          # score scale
                       tiles:dict | None = None,  # tile-size overrides, see `kernel_common.block_config`
                      ) -> tuple:
-    "Launch the forward kernel; return the output (B, H, N, D) and the base-2 log-sum-exp (B, H, N) float32."
+    "Launch the forward kernel; return the output (B, H, N, D), heads-interleaved, and the base-2 log-sum-exp (B, H, N) float32."
     require_triton()
     B, H, N, D = q.shape
-    o, lse = torch.empty_like(q), q.new_empty((B, H, N), dtype=torch.float32)
+    q, k, v = kernel_layout(q), kernel_layout(k), kernel_layout(v)
+    o, lse = heads_interleaved(q.shape, q), q.new_empty((B, H, N), dtype=torch.float32)
     consts = kernel_constants(q, k, sparse, window, reach)
     meta = launch_meta(consts, "fwd", tiles)
     grid = (ceil_div(N, meta["BLOCK_M"]), B * H)
-    _attn_fwd[grid](q, k, v, o, lse, nonempty(sparse), scale, N, H, consts["group"], consts["S"], consts["stride"],
-                    reach, **meta)
+    _attn_fwd[grid](q, row_strides(q), k, row_strides(k), v, row_strides(v), o, row_strides(o), lse, nonempty(sparse),
+                    scale, N, H, consts["group"], consts["S"], consts["stride"], reach, **meta)
     return o, lse

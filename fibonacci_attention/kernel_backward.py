@@ -8,8 +8,9 @@ __all__ = ['BOTH_PARTS', 'WINDOW_PART', 'SPARSE_PART', 'backward_parts', 'attent
 # %% ../nbs/02a_kernel_backward.ipynb #7c9c8286
 import torch
 
-from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _head_slabs, _load_rows, _sparse_range,
-                                               _split_offset, _store_rows, ceil_div, require_triton, tl, triton)
+from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _heads, _load_rows, _slab, _sparse_range,
+                                               _split_offset, _store_rows, ceil_div, heads_interleaved, kernel_layout,
+                                               require_triton, row_strides, tl, triton)
 from .kernel import kernel_constants, launch_meta, nonempty
 
 # %% ../nbs/02a_kernel_backward.ipynb #0bcd6e94
@@ -17,45 +18,45 @@ BOTH_PARTS, WINDOW_PART, SPARSE_PART = tl.constexpr(0), tl.constexpr(1), tl.cons
 
 # %% ../nbs/02a_kernel_backward.ipynb #b7356b44
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
-def _attn_bwd_dq(Q, K, V, O, DO, DQ, DQ_PART, LSE, DELTA, P_ROWS, DS_ROWS, OFFS, DOFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
+def _attn_bwd_dq(Q, QS, K, KS, V, VS, O, OS, DO, DOS, DQ, DQS, DQ_PART, LSE, DELTA, P_ROWS, DS_ROWS, OFFS, DOFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
                  WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr,
                  BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, S_BLOCK: tl.constexpr, SPARSE_STAGES: tl.constexpr,
                  DOT_FP32: tl.constexpr, PART: tl.constexpr):
     pid_m = tl.program_id(0)
     pid_bh = tl.program_id(1)
-    h, q_slab, kv_slab = _head_slabs(pid_bh, N, H, GROUP, HEAD_DIM)
-    Q += q_slab
-    O += q_slab
-    DO += q_slab
-    DQ += q_slab
-    DQ_PART += q_slab
-    K += kv_slab
-    V += kv_slab
+    b, h, hkv = _heads(pid_bh, H, GROUP)
+    Q = _slab(Q, QS, b, h)
+    O = _slab(O, OS, b, h)
+    DO = _slab(DO, DOS, b, h)
+    DQ = _slab(DQ, DQS, b, h)
+    DQ_PART = _slab(DQ_PART, DQS, b, h)  # float32, laid out as DQ
+    K = _slab(K, KS, b, hkv)
+    V = _slab(V, VS, b, hkv)
     OFFS += h * STRIDE_OFFS
     m0 = pid_m * BLOCK_M
     offs_m = m0 + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
     row_ok = offs_m < N
-    q = _load_rows(Q, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
-    do = _load_rows(DO, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
+    q = _load_rows(Q, QS, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
+    do = _load_rows(DO, DOS, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
     lse = tl.load(LSE + pid_bh.to(tl.int64) * N + offs_m, mask=row_ok, other=0.0)
     DELTA += pid_bh.to(tl.int64) * N
     if PART == SPARSE_PART:  # the window pass computed Delta
         delta = tl.load(DELTA + offs_m, mask=row_ok, other=0.0)
     else:  # Delta_i = do_i · o_i in float32, stored for the sparse pass and the dK/dV kernel
-        delta = tl.sum(_load_rows(O, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) * do.to(tl.float32), 1)
+        delta = tl.sum(_load_rows(O, OS, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) * do.to(tl.float32), 1)
         tl.store(DELTA + offs_m, delta, mask=row_ok)
     qk_scale = sm_scale * LOG2E
     dq = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
     if PART == SPARSE_PART:  # after the window pass: start from its float32 partial sums
-        dq = _load_rows(DQ_PART, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
+        dq = _load_rows(DQ_PART, DQS, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
     # -- dense window --
     if WINDOW > 0 and PART != SPARSE_PART:
         for start_n in range(tl.maximum(m0 - (WINDOW - 1), 0), tl.minimum(m0 + BLOCK_M, N), BLOCK_N):
             offs_n = start_n + tl.arange(0, BLOCK_N)
             key_ok = offs_n < N
-            k = _load_rows(K, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
-            v = _load_rows(V, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+            k = _load_rows(K, KS, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+            v = _load_rows(V, VS, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
             dist = offs_m[:, None] - offs_n[None, :]
             inside = (dist >= 0) & (dist < WINDOW) & key_ok[None, :]
             p = tl.where(inside, tl.math.exp2(_dot(q, tl.trans(k), DOT_FP32) * qk_scale - lse[:, None]), 0.0)
@@ -70,11 +71,11 @@ def _attn_bwd_dq(Q, K, V, O, DO, DQ, DQ_PART, LSE, DELTA, P_ROWS, DS_ROWS, OFFS,
             a, f = _split_offset(OFFS + j, IS_REAL)
             rows = offs_m - a
             active = row_ok & (rows >= 0)
-            k = _load_rows(K, rows, active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
-            v = _load_rows(V, rows, active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
+            k = _load_rows(K, KS, rows, active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
+            v = _load_rows(V, VS, rows, active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
             if IS_REAL:
-                k_step = _load_rows(K, tl.maximum(rows - 1, 0), active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - k
-                v_step = _load_rows(V, tl.maximum(rows - 1, 0), active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - v
+                k_step = _load_rows(K, KS, tl.maximum(rows - 1, 0), active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - k
+                v_step = _load_rows(V, VS, tl.maximum(rows - 1, 0), active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - v
                 k += f * k_step
                 v += f * v_step
             p = tl.where(active, tl.math.exp2(tl.sum(q.to(tl.float32) * k, 1) * qk_scale - lse), 0.0)
@@ -87,54 +88,55 @@ def _attn_bwd_dq(Q, K, V, O, DO, DQ, DQ_PART, LSE, DELTA, P_ROWS, DS_ROWS, OFFS,
                              + p * tl.sum(do.to(tl.float32) * v_step, 1), 0)
                 tl.store(DOFFS + (pid_bh.to(tl.int64) * tl.num_programs(0) + pid_m) * S + j, d_f)
     if PART == WINDOW_PART:
-        _store_rows(DQ_PART, offs_m, row_ok, offs_d, dq, HEAD_DIM, BLOCK_D)
+        _store_rows(DQ_PART, DQS, offs_m, row_ok, offs_d, dq, HEAD_DIM, BLOCK_D)
     else:
-        _store_rows(DQ, offs_m, row_ok, offs_d, dq * sm_scale, HEAD_DIM, BLOCK_D)
+        _store_rows(DQ, DQS, offs_m, row_ok, offs_d, dq * sm_scale, HEAD_DIM, BLOCK_D)
 
 # %% ../nbs/02a_kernel_backward.ipynb #11788c61
 @triton.jit
-def _add_sparse_queries(dk, dv, Q, DO, P, DS, qrows, ok, weight, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
+def _add_sparse_queries(dk, dv, Q, QS, DO, DOS, P, DS, qrows, ok, weight, offs_d, HEAD_DIM: tl.constexpr,
+                        BLOCK_D: tl.constexpr):
     "dK += weight · dS · q and dV += weight · P · dO over the query rows `qrows`, with the P and dS the dQ kernel stored."
     p = tl.load(P + qrows, mask=ok, other=0.0) * weight
     ds = tl.load(DS + qrows, mask=ok, other=0.0) * weight
-    dk += ds[:, None] * _load_rows(Q, qrows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
-    dv += p[:, None] * _load_rows(DO, qrows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
+    dk += ds[:, None] * _load_rows(Q, QS, qrows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
+    dv += p[:, None] * _load_rows(DO, DOS, qrows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
     return dk, dv
 
 # %% ../nbs/02a_kernel_backward.ipynb #26ca3ec0
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
-def _attn_bwd_dkdv(Q, K, V, DO, DK, DV, DK_PART, DV_PART, LSE, DELTA, P_ROWS, DS_ROWS, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS,
+def _attn_bwd_dkdv(Q, QS, K, KS, V, VS, DO, DOS, DK, DKS, DV, DVS, DK_PART, DV_PART, LSE, DELTA, P_ROWS, DS_ROWS, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS,
                    REACH, WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr,
                    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, S_BLOCK: tl.constexpr,
                    SPARSE_STAGES: tl.constexpr, DOT_FP32: tl.constexpr, PART: tl.constexpr):
     pid_n = tl.program_id(0)
     kv_bh = tl.program_id(1)  # b * Hkv + hkv
     HKV = H // GROUP
-    kv_slab = kv_bh.to(tl.int64) * N * HEAD_DIM
-    K += kv_slab
-    V += kv_slab
-    DK += kv_slab
-    DV += kv_slab
-    DK_PART += kv_slab
-    DV_PART += kv_slab
+    b, hkv = kv_bh // HKV, kv_bh % HKV
+    K = _slab(K, KS, b, hkv)
+    V = _slab(V, VS, b, hkv)
+    DK = _slab(DK, DKS, b, hkv)
+    DV = _slab(DV, DVS, b, hkv)
+    DK_PART = _slab(DK_PART, DKS, b, hkv)  # float32, laid out as DK
+    DV_PART = _slab(DV_PART, DVS, b, hkv)
     n0 = pid_n * BLOCK_N
     offs_n = n0 + tl.arange(0, BLOCK_N)
     offs_d = tl.arange(0, BLOCK_D)
     key_ok = offs_n < N
     if WINDOW > 0 and PART != SPARSE_PART:  # the window's tiles need this block's keys and values
-        k = _load_rows(K, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
-        v = _load_rows(V, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+        k = _load_rows(K, KS, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+        v = _load_rows(V, VS, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
     qk_scale = sm_scale * LOG2E
     dk = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
     dv = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
     if PART == SPARSE_PART:  # after the window pass: start from its float32 partial sums
-        dk = _load_rows(DK_PART, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
-        dv = _load_rows(DV_PART, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+        dk = _load_rows(DK_PART, DKS, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+        dv = _load_rows(DV_PART, DVS, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
     for g in range(0, GROUP):  # the query heads that share this K/V head
-        h = (kv_bh % HKV) * GROUP + g
-        bh = (kv_bh // HKV) * H + h
-        Qh = Q + bh.to(tl.int64) * N * HEAD_DIM
-        DOh = DO + bh.to(tl.int64) * N * HEAD_DIM
+        h = hkv * GROUP + g
+        bh = b * H + h
+        Qh = _slab(Q, QS, b, h)
+        DOh = _slab(DO, DOS, b, h)
         LSEh = LSE + bh.to(tl.int64) * N
         DELTAh = DELTA + bh.to(tl.int64) * N
         # -- dense window: queries n0 .. n0 + BLOCK_N + WINDOW - 2, transposed tiles --
@@ -142,8 +144,8 @@ def _attn_bwd_dkdv(Q, K, V, DO, DK, DV, DK_PART, DV_PART, LSE, DELTA, P_ROWS, DS
             for start_m in range(n0, tl.minimum(n0 + BLOCK_N + WINDOW - 1, N), BLOCK_M):
                 offs_m = start_m + tl.arange(0, BLOCK_M)
                 row_ok = offs_m < N
-                q = _load_rows(Qh, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
-                do = _load_rows(DOh, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
+                q = _load_rows(Qh, QS, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
+                do = _load_rows(DOh, DOS, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
                 lse = tl.load(LSEh + offs_m, mask=row_ok, other=0.0)
                 delta = tl.load(DELTAh + offs_m, mask=row_ok, other=0.0)
                 dist = offs_m[None, :] - offs_n[:, None]
@@ -163,19 +165,19 @@ def _attn_bwd_dkdv(Q, K, V, DO, DK, DV, DK_PART, DV_PART, LSE, DELTA, P_ROWS, DS
                 qrows = offs_n + a
                 if IS_REAL:
                     w = tl.where(offs_n == 0, 1.0, 1.0 - f)  # at key 0 both neighbours are key 0
-                    dk, dv = _add_sparse_queries(dk, dv, Qh, DOh, Ph + j * N, DSh + j * N, qrows, key_ok & (qrows < N), w,
+                    dk, dv = _add_sparse_queries(dk, dv, Qh, QS, DOh, DOS, Ph + j * N, DSh + j * N, qrows, key_ok & (qrows < N), w,
                                                  offs_d, HEAD_DIM, BLOCK_D)
-                    dk, dv = _add_sparse_queries(dk, dv, Qh, DOh, Ph + j * N, DSh + j * N, qrows + 1,
+                    dk, dv = _add_sparse_queries(dk, dv, Qh, QS, DOh, DOS, Ph + j * N, DSh + j * N, qrows + 1,
                                                  key_ok & (qrows + 1 < N), f, offs_d, HEAD_DIM, BLOCK_D)
                 else:
-                    dk, dv = _add_sparse_queries(dk, dv, Qh, DOh, Ph + j * N, DSh + j * N, qrows, key_ok & (qrows < N), 1.0,
+                    dk, dv = _add_sparse_queries(dk, dv, Qh, QS, DOh, DOS, Ph + j * N, DSh + j * N, qrows, key_ok & (qrows < N), 1.0,
                                                  offs_d, HEAD_DIM, BLOCK_D)
     if PART == WINDOW_PART:
-        _store_rows(DK_PART, offs_n, key_ok, offs_d, dk, HEAD_DIM, BLOCK_D)
-        _store_rows(DV_PART, offs_n, key_ok, offs_d, dv, HEAD_DIM, BLOCK_D)
+        _store_rows(DK_PART, DKS, offs_n, key_ok, offs_d, dk, HEAD_DIM, BLOCK_D)
+        _store_rows(DV_PART, DVS, offs_n, key_ok, offs_d, dv, HEAD_DIM, BLOCK_D)
     else:
-        _store_rows(DK, offs_n, key_ok, offs_d, dk * sm_scale, HEAD_DIM, BLOCK_D)
-        _store_rows(DV, offs_n, key_ok, offs_d, dv, HEAD_DIM, BLOCK_D)
+        _store_rows(DK, DKS, offs_n, key_ok, offs_d, dk * sm_scale, HEAD_DIM, BLOCK_D)
+        _store_rows(DV, DVS, offs_n, key_ok, offs_d, dv, HEAD_DIM, BLOCK_D)
 
 # %% ../nbs/02a_kernel_backward.ipynb #98e8a592
 def backward_parts(consts:dict, split:bool | None = None) -> tuple:
@@ -191,7 +193,7 @@ def _part_meta(consts, kernel, part, tiles):
 
 # %% ../nbs/02a_kernel_backward.ipynb #e5a80b12
 def attention_backward(do:torch.Tensor,       # (B, H, N, D) gradient of the output
-                       q:torch.Tensor, k:torch.Tensor, v:torch.Tensor,  # the forward's inputs, contiguous
+                       q:torch.Tensor, k:torch.Tensor, v:torch.Tensor,  # the forward's inputs, any strides
                        o:torch.Tensor, lse:torch.Tensor,  # the forward's output and base-2 log-sum-exp
                        sparse:torch.Tensor,   # (1 or H, S) sparse offsets, as in the forward
                        window:int, reach:int, scale:float,
@@ -200,13 +202,14 @@ def attention_backward(do:torch.Tensor,       # (B, H, N, D) gradient of the out
                       ) -> tuple:
     "Launch the backward kernels; return dq, dk, dv and the sparse offsets' gradient (float32, shaped like `sparse`; None for ints)."
     require_triton()
-    B, H, N, D = q.shape
-    do, consts = do.contiguous(), kernel_constants(q, k, sparse, window, reach)
+    B, H, N, _ = q.shape
+    do, q, k, v, o = (kernel_layout(t) for t in (do, q, k, v, o))
+    consts = kernel_constants(q, k, sparse, window, reach)
     table, S, is_real = nonempty(sparse), consts["S"], consts["meta"]["IS_REAL"]
     delta = torch.empty_like(lse)  # written by the dQ kernel's first pass
-    dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+    dq, dk, dv = (heads_interleaved(t.shape, t) for t in (q, k, v))
     shared = (scale, N, H, consts["group"], S, consts["stride"], reach)
-    float32 = lambda t: t.new_empty(t.shape, dtype=torch.float32)
+    float32 = lambda t: heads_interleaved(t.shape, t, torch.float32)  # partial sums, laid out as the gradient
     parts = backward_parts(consts, split)
     dq_part, d_offs = float32(q) if len(parts) == 2 else dq, delta
     p_rows, ds_rows = q.new_empty((2, B * H, max(S, 1), N), dtype=torch.float32)  # P and dS, from dQ to dK/dV
@@ -215,14 +218,16 @@ def attention_backward(do:torch.Tensor,       # (B, H, N, D) gradient of the out
         n_blocks = ceil_div(N, meta["BLOCK_M"])
         if is_real and part != WINDOW_PART:  # per-program partial sums of the offsets' gradient
             d_offs = q.new_zeros((B, H, n_blocks, max(S, 1)), dtype=torch.float32)
-        _attn_bwd_dq[(n_blocks, B * H)](q, k, v, o, do, dq, dq_part, lse, delta, p_rows, ds_rows, table, d_offs,
-                                        *shared, **meta)
+        _attn_bwd_dq[(n_blocks, B * H)](q, row_strides(q), k, row_strides(k), v, row_strides(v), o, row_strides(o),
+                                        do, row_strides(do), dq, row_strides(dq), dq_part, lse, delta, p_rows, ds_rows,
+                                        table, d_offs, *shared, **meta)
     dk_part, dv_part = (float32(k), float32(v)) if len(parts) == 2 else (dk, dv)
     for part in parts:
         meta = _part_meta(consts, "dkdv", part, tiles)
         grid = (ceil_div(N, meta["BLOCK_N"]), B * k.shape[1])
-        _attn_bwd_dkdv[grid](q, k, v, do, dk, dv, dk_part, dv_part, lse, delta, p_rows, ds_rows, table,
-                             *shared, **meta)
+        _attn_bwd_dkdv[grid](q, row_strides(q), k, row_strides(k), v, row_strides(v), do, row_strides(do),
+                             dk, row_strides(dk), dv, row_strides(dv), dk_part, dv_part, lse, delta, p_rows, ds_rows,
+                             table, *shared, **meta)
     if not is_real: return dq, dk, dv, None
     d_sparse = d_offs.sum((0, 2))[:, :S]                                      # (H, S)
     return dq, dk, dv, d_sparse if sparse.shape[0] > 1 else d_sparse.sum(0, keepdim=True)

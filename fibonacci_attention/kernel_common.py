@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['TRITON_HINT', 'LOG2E', 'RUNTIME_ARGS', 'DEFAULT_TILES', 'interpreting', 'triton_available', 'require_triton',
-           'block_config', 'ceil_div', 'next_power_of_2']
+           'block_config', 'ceil_div', 'next_power_of_2', 'heads_interleaved', 'kernel_layout', 'row_strides',
+           'tile_size']
 
 # %% ../nbs/01a_kernel_common.ipynb #e9288415
 import os
@@ -53,15 +54,15 @@ def _row_mask(ok, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
         return ok[:, None] & (offs_d[None, :] < HEAD_DIM)
 
 @triton.jit
-def _load_rows(BASE, rows, ok, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
-    "Load rows `rows` of a row-major (N, HEAD_DIM) slab as a (len(rows), BLOCK_D) tile; masked rows read 0."
-    return tl.load(BASE + rows[:, None] * HEAD_DIM + offs_d[None, :], mask=_row_mask(ok, offs_d, HEAD_DIM, BLOCK_D),
+def _load_rows(BASE, STRIDES, rows, ok, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
+    "Load rows `rows` of one head (`BASE` from `_slab`) as a (len(rows), BLOCK_D) tile; masked rows read 0."
+    return tl.load(BASE + rows[:, None] * STRIDES[2] + offs_d[None, :], mask=_row_mask(ok, offs_d, HEAD_DIM, BLOCK_D),
                    other=0.0)
 
 @triton.jit
-def _store_rows(BASE, rows, ok, offs_d, x, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
-    "Store a float32 tile `x` into rows `rows` of a (N, HEAD_DIM) slab, in the slab's dtype."
-    tl.store(BASE + rows[:, None] * HEAD_DIM + offs_d[None, :], x.to(BASE.dtype.element_ty),
+def _store_rows(BASE, STRIDES, rows, ok, offs_d, x, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
+    "Store a float32 tile `x` into rows `rows` of one head, in the tensor's dtype."
+    tl.store(BASE + rows[:, None] * STRIDES[2] + offs_d[None, :], x.to(BASE.dtype.element_ty),
              mask=_row_mask(ok, offs_d, HEAD_DIM, BLOCK_D))
 
 @triton.jit
@@ -73,11 +74,11 @@ def _dot(a, b, DOT_FP32: tl.constexpr):
         return tl.dot(a, b)
 
 @triton.jit
-def _lerp_rows(BASE, rows, ok, f, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, IS_REAL: tl.constexpr):
+def _lerp_rows(BASE, STRIDES, rows, ok, f, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, IS_REAL: tl.constexpr):
     "Rows `rows` as float32, moved a fraction `f` towards the rows one step back (index clamped at 0)."
-    x = _load_rows(BASE, rows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
+    x = _load_rows(BASE, STRIDES, rows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
     if IS_REAL:
-        x += f * (_load_rows(BASE, tl.maximum(rows - 1, 0), ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - x)
+        x += f * (_load_rows(BASE, STRIDES, tl.maximum(rows - 1, 0), ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - x)
     return x
 
 # %% ../nbs/01a_kernel_common.ipynb #0b0da010
@@ -111,11 +112,15 @@ def _sparse_range(OFFS, S, limit, WINDOW: tl.constexpr, REACH, IS_REAL: tl.const
 
 # %% ../nbs/01a_kernel_common.ipynb #f039504f
 @triton.jit
-def _head_slabs(pid_bh, N, H, GROUP, HEAD_DIM: tl.constexpr):
-    "Program axis `b * H + h`: the head h, and the element offsets (int64) of its query slab and of its K/V slab."
+def _heads(pid_bh, H, GROUP):
+    "Program axis `b * H + h`: the batch b, the query head h and its K/V head (grouped-query heads share one)."
     h = pid_bh % H
-    kv_bh = (pid_bh // H) * (H // GROUP) + h // GROUP  # grouped-query heads share one K/V head
-    return h, pid_bh.to(tl.int64) * N * HEAD_DIM, kv_bh.to(tl.int64) * N * HEAD_DIM
+    return pid_bh // H, h, h // GROUP
+
+@triton.jit
+def _slab(BASE, STRIDES, b, h):
+    "Pointer to row 0 of head h of batch b in a (B, H, N, D) tensor with (batch, head, row) `STRIDES` (int64 offset)."
+    return BASE + b.to(tl.int64) * STRIDES[0] + h.to(tl.int64) * STRIDES[1]
 
 @triton.jit
 def _running_max(m_i, s_max):
@@ -150,3 +155,25 @@ def ceil_div(a:int, b:int) -> int:
 def next_power_of_2(x:int) -> int:
     "The smallest power of two >= x (1 for x <= 1), in plain Python for the launchers (see `ceil_div`)."
     return 1 << max(x - 1, 0).bit_length()
+
+# %% ../nbs/01a_kernel_common.ipynb #4be07d21
+def heads_interleaved(shape:tuple,  # (B, H, N, D)
+                      like:torch.Tensor,  # device and default dtype
+                      dtype:torch.dtype | None = None) -> torch.Tensor:
+    "An empty (B, H, N, D) tensor stored as (B, N, H, D): heads are a view of its rows, as in `x.view(B, N, H, D).transpose(1, 2)`."
+    B, H, N, D = shape
+    return torch.empty_strided(shape, (N * H * D, D, H * D, 1), dtype=dtype or like.dtype, device=like.device)
+
+def kernel_layout(t:torch.Tensor,  # (B, H, N, D)
+                 ) -> torch.Tensor:
+    "`t` itself when a kernel can read it (unit column stride, a head's row offsets in int32), else a contiguous copy."
+    fits = (t.shape[2] - 1) * t.stride(2) + t.shape[3] < 2**31
+    return t if t.stride(3) == 1 and fits else t.contiguous()
+
+def row_strides(t:torch.Tensor) -> tuple:
+    "The (batch, head, row) strides in elements of a (B, H, N, D) tensor: the tuple a kernel takes beside the pointer."
+    return tuple(t.stride()[:3])
+
+def tile_size(x:int) -> int:
+    "A tile dimension covering `x`: a power of two (`tl.arange`) and at least 16 (`tl.dot`)."
+    return max(16, next_power_of_2(x))

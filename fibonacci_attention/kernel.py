@@ -15,23 +15,25 @@ from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _heads, _lerp_rows, _load
 
 # %% ../nbs/02_kernel.ipynb #fd7f4d4e
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
-def _attn_fwd(Q, QS, K, KS, V, VS, O, OS, LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
+def _attn_fwd(Q, stride_qb, stride_qh, stride_qn, K, stride_kb, stride_kh, stride_kn,   # each tensor: pointer, then
+              V, stride_vb, stride_vh, stride_vn, O, stride_ob, stride_oh, stride_on,   # (batch, head, row) strides
+              LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
               WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr,
               BLOCK_D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, S_BLOCK: tl.constexpr,
               SPARSE_STAGES: tl.constexpr, DOT_FP32: tl.constexpr):
     pid_m = tl.program_id(0)
     pid_bh = tl.program_id(1)  # b * H + h
     b, h, hkv = _heads(pid_bh, H, GROUP)
-    Q = _slab(Q, QS, b, h)
-    O = _slab(O, OS, b, h)
-    K = _slab(K, KS, b, hkv)
-    V = _slab(V, VS, b, hkv)
+    Q = _slab(Q, stride_qb, stride_qh, b, h)
+    O = _slab(O, stride_ob, stride_oh, b, h)
+    K = _slab(K, stride_kb, stride_kh, b, hkv)
+    V = _slab(V, stride_vb, stride_vh, b, hkv)
     OFFS += h * STRIDE_OFFS
     m0 = pid_m * BLOCK_M
     offs_m = m0 + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
     row_ok = offs_m < N
-    q = _load_rows(Q, QS, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
+    q = _load_rows(Q, stride_qn, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
     qk_scale = sm_scale * LOG2E
     m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
     l_i = tl.zeros([BLOCK_M], tl.float32)
@@ -41,8 +43,8 @@ def _attn_fwd(Q, QS, K, KS, V, VS, O, OS, LSE, OFFS, sm_scale, N, H, GROUP, S, S
         for start_n in range(tl.maximum(m0 - (WINDOW - 1), 0), tl.minimum(m0 + BLOCK_M, N), BLOCK_N):
             offs_n = start_n + tl.arange(0, BLOCK_N)
             key_ok = offs_n < N
-            k = _load_rows(K, KS, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
-            v = _load_rows(V, VS, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+            k = _load_rows(K, stride_kn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+            v = _load_rows(V, stride_vn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
             dist = offs_m[:, None] - offs_n[None, :]
             inside = (dist >= 0) & (dist < WINDOW) & key_ok[None, :]
             s = tl.where(inside, _dot(q, tl.trans(k), DOT_FP32) * qk_scale, float("-inf"))
@@ -56,8 +58,8 @@ def _attn_fwd(Q, QS, K, KS, V, VS, O, OS, LSE, OFFS, sm_scale, N, H, GROUP, S, S
         a, f = _split_offset(OFFS + j, IS_REAL)
         rows = offs_m - a
         active = row_ok & (rows >= 0)
-        k = _lerp_rows(K, KS, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL)
-        v = _lerp_rows(V, VS, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL)
+        k = _lerp_rows(K, stride_kn, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL)
+        v = _lerp_rows(V, stride_vn, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL)
         s = tl.where(active, tl.sum(q.to(tl.float32) * k, 1) * qk_scale, float("-inf"))
         m_i, m_safe, rescale = _running_max(m_i, s)
         p = tl.math.exp2(s - m_safe)
@@ -65,7 +67,7 @@ def _attn_fwd(Q, QS, K, KS, V, VS, O, OS, LSE, OFFS, sm_scale, N, H, GROUP, S, S
         acc = acc * rescale[:, None] + p[:, None] * v
     # epilogue: normalise; rows without keys (only possible without offset 0) give 0
     has_key = l_i > 0
-    _store_rows(O, OS, offs_m, row_ok, offs_d, acc / tl.where(has_key, l_i, 1.0)[:, None], HEAD_DIM, BLOCK_D)
+    _store_rows(O, stride_on, offs_m, row_ok, offs_d, acc / tl.where(has_key, l_i, 1.0)[:, None], HEAD_DIM, BLOCK_D)
     lse = tl.where(has_key, m_i + tl.math.log2(tl.where(has_key, l_i, 1.0)), 0.0)
     tl.store(LSE + pid_bh.to(tl.int64) * N + offs_m, lse, mask=row_ok)
 
@@ -117,6 +119,6 @@ def attention_forward(q:torch.Tensor,       # (B, H, N, D) queries, any strides 
     consts = kernel_constants(q, k, sparse, window, reach)
     meta = launch_meta(consts, "fwd", tiles)
     grid = (ceil_div(N, meta["BLOCK_M"]), B * H)
-    _attn_fwd[grid](q, row_strides(q), k, row_strides(k), v, row_strides(v), o, row_strides(o), lse, nonempty(sparse),
+    _attn_fwd[grid](q, *row_strides(q), k, *row_strides(k), v, *row_strides(v), o, *row_strides(o), lse, nonempty(sparse),
                     scale, N, H, consts["group"], consts["S"], consts["stride"], reach, **meta)
     return o, lse

@@ -18,45 +18,49 @@ BOTH_PARTS, WINDOW_PART, SPARSE_PART = tl.constexpr(0), tl.constexpr(1), tl.cons
 
 # %% ../nbs/02a_kernel_backward.ipynb #b7356b44
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
-def _attn_bwd_dq(Q, QS, K, KS, V, VS, O, OS, DO, DOS, DQ, DQS, DQ_PART, LSE, DELTA, P_ROWS, DS_ROWS, OFFS, DOFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
-                 WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr,
-                 BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, S_BLOCK: tl.constexpr, SPARSE_STAGES: tl.constexpr,
-                 DOT_FP32: tl.constexpr, PART: tl.constexpr):
+def _attn_bwd_dq(Q, stride_qb, stride_qh, stride_qn, K, stride_kb, stride_kh, stride_kn,
+                 V, stride_vb, stride_vh, stride_vn, O, stride_ob, stride_oh, stride_on,
+                 DO, stride_dob, stride_doh, stride_don, DQ, stride_dqb, stride_dqh, stride_dqn,
+                 DQ_PART, LSE, DELTA, P_ROWS, DS_ROWS, OFFS, DOFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
+                 WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr,
+                 BLOCK_D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, S_BLOCK: tl.constexpr,
+                 SPARSE_STAGES: tl.constexpr, DOT_FP32: tl.constexpr, PART: tl.constexpr):
     pid_m = tl.program_id(0)
     pid_bh = tl.program_id(1)
     b, h, hkv = _heads(pid_bh, H, GROUP)
-    Q = _slab(Q, QS, b, h)
-    O = _slab(O, OS, b, h)
-    DO = _slab(DO, DOS, b, h)
-    DQ = _slab(DQ, DQS, b, h)
-    DQ_PART = _slab(DQ_PART, DQS, b, h)  # float32, laid out as DQ
-    K = _slab(K, KS, b, hkv)
-    V = _slab(V, VS, b, hkv)
+    Q = _slab(Q, stride_qb, stride_qh, b, h)
+    O = _slab(O, stride_ob, stride_oh, b, h)
+    DO = _slab(DO, stride_dob, stride_doh, b, h)
+    DQ = _slab(DQ, stride_dqb, stride_dqh, b, h)
+    DQ_PART = _slab(DQ_PART, stride_dqb, stride_dqh, b, h)  # float32, laid out as DQ
+    K = _slab(K, stride_kb, stride_kh, b, hkv)
+    V = _slab(V, stride_vb, stride_vh, b, hkv)
     OFFS += h * STRIDE_OFFS
     m0 = pid_m * BLOCK_M
     offs_m = m0 + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
     row_ok = offs_m < N
-    q = _load_rows(Q, QS, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
-    do = _load_rows(DO, DOS, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
+    q = _load_rows(Q, stride_qn, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
+    do = _load_rows(DO, stride_don, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
     lse = tl.load(LSE + pid_bh.to(tl.int64) * N + offs_m, mask=row_ok, other=0.0)
     DELTA += pid_bh.to(tl.int64) * N
     if PART == SPARSE_PART:  # the window pass computed Delta
         delta = tl.load(DELTA + offs_m, mask=row_ok, other=0.0)
     else:  # Delta_i = do_i · o_i in float32, stored for the sparse pass and the dK/dV kernel
-        delta = tl.sum(_load_rows(O, OS, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) * do.to(tl.float32), 1)
+        o = _load_rows(O, stride_on, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
+        delta = tl.sum(o.to(tl.float32) * do.to(tl.float32), 1)
         tl.store(DELTA + offs_m, delta, mask=row_ok)
     qk_scale = sm_scale * LOG2E
     dq = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
     if PART == SPARSE_PART:  # after the window pass: start from its float32 partial sums
-        dq = _load_rows(DQ_PART, DQS, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
+        dq = _load_rows(DQ_PART, stride_dqn, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
     # -- dense window --
     if WINDOW > 0 and PART != SPARSE_PART:
         for start_n in range(tl.maximum(m0 - (WINDOW - 1), 0), tl.minimum(m0 + BLOCK_M, N), BLOCK_N):
             offs_n = start_n + tl.arange(0, BLOCK_N)
             key_ok = offs_n < N
-            k = _load_rows(K, KS, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
-            v = _load_rows(V, VS, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+            k = _load_rows(K, stride_kn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+            v = _load_rows(V, stride_vn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
             dist = offs_m[:, None] - offs_n[None, :]
             inside = (dist >= 0) & (dist < WINDOW) & key_ok[None, :]
             p = tl.where(inside, tl.math.exp2(_dot(q, tl.trans(k), DOT_FP32) * qk_scale - lse[:, None]), 0.0)
@@ -71,11 +75,11 @@ def _attn_bwd_dq(Q, QS, K, KS, V, VS, O, OS, DO, DOS, DQ, DQS, DQ_PART, LSE, DEL
             a, f = _split_offset(OFFS + j, IS_REAL)
             rows = offs_m - a
             active = row_ok & (rows >= 0)
-            k = _load_rows(K, KS, rows, active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
-            v = _load_rows(V, VS, rows, active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
+            k = _load_rows(K, stride_kn, rows, active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
+            v = _load_rows(V, stride_vn, rows, active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
             if IS_REAL:
-                k_step = _load_rows(K, KS, tl.maximum(rows - 1, 0), active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - k
-                v_step = _load_rows(V, VS, tl.maximum(rows - 1, 0), active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - v
+                k_step = _load_rows(K, stride_kn, tl.maximum(rows - 1, 0), active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - k
+                v_step = _load_rows(V, stride_vn, tl.maximum(rows - 1, 0), active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - v
                 k += f * k_step
                 v += f * v_step
             p = tl.where(active, tl.math.exp2(tl.sum(q.to(tl.float32) * k, 1) * qk_scale - lse), 0.0)
@@ -88,55 +92,58 @@ def _attn_bwd_dq(Q, QS, K, KS, V, VS, O, OS, DO, DOS, DQ, DQS, DQ_PART, LSE, DEL
                              + p * tl.sum(do.to(tl.float32) * v_step, 1), 0)
                 tl.store(DOFFS + (pid_bh.to(tl.int64) * tl.num_programs(0) + pid_m) * S + j, d_f)
     if PART == WINDOW_PART:
-        _store_rows(DQ_PART, DQS, offs_m, row_ok, offs_d, dq, HEAD_DIM, BLOCK_D)
+        _store_rows(DQ_PART, stride_dqn, offs_m, row_ok, offs_d, dq, HEAD_DIM, BLOCK_D)
     else:
-        _store_rows(DQ, DQS, offs_m, row_ok, offs_d, dq * sm_scale, HEAD_DIM, BLOCK_D)
+        _store_rows(DQ, stride_dqn, offs_m, row_ok, offs_d, dq * sm_scale, HEAD_DIM, BLOCK_D)
 
 # %% ../nbs/02a_kernel_backward.ipynb #11788c61
 @triton.jit
-def _add_sparse_queries(dk, dv, Q, QS, DO, DOS, P, DS, qrows, ok, weight, offs_d, HEAD_DIM: tl.constexpr,
-                        BLOCK_D: tl.constexpr):
+def _add_sparse_queries(dk, dv, Q, stride_qn, DO, stride_don, P, DS, qrows, ok, weight, offs_d,
+                        HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
     "dK += weight · dS · q and dV += weight · P · dO over the query rows `qrows`, with the P and dS the dQ kernel stored."
     p = tl.load(P + qrows, mask=ok, other=0.0) * weight
     ds = tl.load(DS + qrows, mask=ok, other=0.0) * weight
-    dk += ds[:, None] * _load_rows(Q, QS, qrows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
-    dv += p[:, None] * _load_rows(DO, DOS, qrows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
+    dk += ds[:, None] * _load_rows(Q, stride_qn, qrows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
+    dv += p[:, None] * _load_rows(DO, stride_don, qrows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
     return dk, dv
 
 # %% ../nbs/02a_kernel_backward.ipynb #26ca3ec0
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
-def _attn_bwd_dkdv(Q, QS, K, KS, V, VS, DO, DOS, DK, DKS, DV, DVS, DK_PART, DV_PART, LSE, DELTA, P_ROWS, DS_ROWS, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS,
-                   REACH, WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr,
-                   BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, S_BLOCK: tl.constexpr,
+def _attn_bwd_dkdv(Q, stride_qb, stride_qh, stride_qn, K, stride_kb, stride_kh, stride_kn,
+                   V, stride_vb, stride_vh, stride_vn, DO, stride_dob, stride_doh, stride_don,
+                   DK, stride_dkb, stride_dkh, stride_dkn, DV, stride_dvb, stride_dvh, stride_dvn,
+                   DK_PART, DV_PART, LSE, DELTA, P_ROWS, DS_ROWS, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
+                   WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr,
+                   BLOCK_D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, S_BLOCK: tl.constexpr,
                    SPARSE_STAGES: tl.constexpr, DOT_FP32: tl.constexpr, PART: tl.constexpr):
     pid_n = tl.program_id(0)
     kv_bh = tl.program_id(1)  # b * Hkv + hkv
     HKV = H // GROUP
     b, hkv = kv_bh // HKV, kv_bh % HKV
-    K = _slab(K, KS, b, hkv)
-    V = _slab(V, VS, b, hkv)
-    DK = _slab(DK, DKS, b, hkv)
-    DV = _slab(DV, DVS, b, hkv)
-    DK_PART = _slab(DK_PART, DKS, b, hkv)  # float32, laid out as DK
-    DV_PART = _slab(DV_PART, DVS, b, hkv)
+    K = _slab(K, stride_kb, stride_kh, b, hkv)
+    V = _slab(V, stride_vb, stride_vh, b, hkv)
+    DK = _slab(DK, stride_dkb, stride_dkh, b, hkv)
+    DV = _slab(DV, stride_dvb, stride_dvh, b, hkv)
+    DK_PART = _slab(DK_PART, stride_dkb, stride_dkh, b, hkv)  # float32, laid out as DK
+    DV_PART = _slab(DV_PART, stride_dvb, stride_dvh, b, hkv)
     n0 = pid_n * BLOCK_N
     offs_n = n0 + tl.arange(0, BLOCK_N)
     offs_d = tl.arange(0, BLOCK_D)
     key_ok = offs_n < N
     if WINDOW > 0 and PART != SPARSE_PART:  # the window's tiles need this block's keys and values
-        k = _load_rows(K, KS, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
-        v = _load_rows(V, VS, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+        k = _load_rows(K, stride_kn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+        v = _load_rows(V, stride_vn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
     qk_scale = sm_scale * LOG2E
     dk = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
     dv = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
     if PART == SPARSE_PART:  # after the window pass: start from its float32 partial sums
-        dk = _load_rows(DK_PART, DKS, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
-        dv = _load_rows(DV_PART, DVS, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+        dk = _load_rows(DK_PART, stride_dkn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+        dv = _load_rows(DV_PART, stride_dvn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
     for g in range(0, GROUP):  # the query heads that share this K/V head
         h = hkv * GROUP + g
         bh = b * H + h
-        Qh = _slab(Q, QS, b, h)
-        DOh = _slab(DO, DOS, b, h)
+        Qh = _slab(Q, stride_qb, stride_qh, b, h)
+        DOh = _slab(DO, stride_dob, stride_doh, b, h)
         LSEh = LSE + bh.to(tl.int64) * N
         DELTAh = DELTA + bh.to(tl.int64) * N
         # -- dense window: queries n0 .. n0 + BLOCK_N + WINDOW - 2, transposed tiles --
@@ -144,8 +151,8 @@ def _attn_bwd_dkdv(Q, QS, K, KS, V, VS, DO, DOS, DK, DKS, DV, DVS, DK_PART, DV_P
             for start_m in range(n0, tl.minimum(n0 + BLOCK_N + WINDOW - 1, N), BLOCK_M):
                 offs_m = start_m + tl.arange(0, BLOCK_M)
                 row_ok = offs_m < N
-                q = _load_rows(Qh, QS, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
-                do = _load_rows(DOh, DOS, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
+                q = _load_rows(Qh, stride_qn, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
+                do = _load_rows(DOh, stride_don, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
                 lse = tl.load(LSEh + offs_m, mask=row_ok, other=0.0)
                 delta = tl.load(DELTAh + offs_m, mask=row_ok, other=0.0)
                 dist = offs_m[None, :] - offs_n[:, None]
@@ -163,21 +170,22 @@ def _attn_bwd_dkdv(Q, QS, K, KS, V, VS, DO, DOS, DK, DKS, DV, DVS, DK_PART, DV_P
             for j in tl.range(lo, hi, num_stages=SPARSE_STAGES):
                 a, f = _split_offset(OFFSh + j, IS_REAL)
                 qrows = offs_n + a
+                Pj, DSj = Ph + j * N, DSh + j * N
                 if IS_REAL:
                     w = tl.where(offs_n == 0, 1.0, 1.0 - f)  # at key 0 both neighbours are key 0
-                    dk, dv = _add_sparse_queries(dk, dv, Qh, QS, DOh, DOS, Ph + j * N, DSh + j * N, qrows, key_ok & (qrows < N), w,
-                                                 offs_d, HEAD_DIM, BLOCK_D)
-                    dk, dv = _add_sparse_queries(dk, dv, Qh, QS, DOh, DOS, Ph + j * N, DSh + j * N, qrows + 1,
+                    dk, dv = _add_sparse_queries(dk, dv, Qh, stride_qn, DOh, stride_don, Pj, DSj, qrows,
+                                                 key_ok & (qrows < N), w, offs_d, HEAD_DIM, BLOCK_D)
+                    dk, dv = _add_sparse_queries(dk, dv, Qh, stride_qn, DOh, stride_don, Pj, DSj, qrows + 1,
                                                  key_ok & (qrows + 1 < N), f, offs_d, HEAD_DIM, BLOCK_D)
                 else:
-                    dk, dv = _add_sparse_queries(dk, dv, Qh, QS, DOh, DOS, Ph + j * N, DSh + j * N, qrows, key_ok & (qrows < N), 1.0,
-                                                 offs_d, HEAD_DIM, BLOCK_D)
+                    dk, dv = _add_sparse_queries(dk, dv, Qh, stride_qn, DOh, stride_don, Pj, DSj, qrows,
+                                                 key_ok & (qrows < N), 1.0, offs_d, HEAD_DIM, BLOCK_D)
     if PART == WINDOW_PART:
-        _store_rows(DK_PART, DKS, offs_n, key_ok, offs_d, dk, HEAD_DIM, BLOCK_D)
-        _store_rows(DV_PART, DVS, offs_n, key_ok, offs_d, dv, HEAD_DIM, BLOCK_D)
+        _store_rows(DK_PART, stride_dkn, offs_n, key_ok, offs_d, dk, HEAD_DIM, BLOCK_D)
+        _store_rows(DV_PART, stride_dvn, offs_n, key_ok, offs_d, dv, HEAD_DIM, BLOCK_D)
     else:
-        _store_rows(DK, DKS, offs_n, key_ok, offs_d, dk * sm_scale, HEAD_DIM, BLOCK_D)
-        _store_rows(DV, DVS, offs_n, key_ok, offs_d, dv, HEAD_DIM, BLOCK_D)
+        _store_rows(DK, stride_dkn, offs_n, key_ok, offs_d, dk * sm_scale, HEAD_DIM, BLOCK_D)
+        _store_rows(DV, stride_dvn, offs_n, key_ok, offs_d, dv, HEAD_DIM, BLOCK_D)
 
 # %% ../nbs/02a_kernel_backward.ipynb #98e8a592
 def backward_parts(consts:dict, split:bool | None = None) -> tuple:
@@ -218,15 +226,15 @@ def attention_backward(do:torch.Tensor,       # (B, H, N, D) gradient of the out
         n_blocks = ceil_div(N, meta["BLOCK_M"])
         if is_real and part != WINDOW_PART:  # per-program partial sums of the offsets' gradient
             d_offs = q.new_zeros((B, H, n_blocks, max(S, 1)), dtype=torch.float32)
-        _attn_bwd_dq[(n_blocks, B * H)](q, row_strides(q), k, row_strides(k), v, row_strides(v), o, row_strides(o),
-                                        do, row_strides(do), dq, row_strides(dq), dq_part, lse, delta, p_rows, ds_rows,
+        _attn_bwd_dq[(n_blocks, B * H)](q, *row_strides(q), k, *row_strides(k), v, *row_strides(v), o, *row_strides(o),
+                                        do, *row_strides(do), dq, *row_strides(dq), dq_part, lse, delta, p_rows, ds_rows,
                                         table, d_offs, *shared, **meta)
     dk_part, dv_part = (float32(k), float32(v)) if len(parts) == 2 else (dk, dv)
     for part in parts:
         meta = _part_meta(consts, "dkdv", part, tiles)
         grid = (ceil_div(N, meta["BLOCK_N"]), B * k.shape[1])
-        _attn_bwd_dkdv[grid](q, row_strides(q), k, row_strides(k), v, row_strides(v), do, row_strides(do),
-                             dk, row_strides(dk), dv, row_strides(dv), dk_part, dv_part, lse, delta, p_rows, ds_rows,
+        _attn_bwd_dkdv[grid](q, *row_strides(q), k, *row_strides(k), v, *row_strides(v), do, *row_strides(do),
+                             dk, *row_strides(dk), dv, *row_strides(dv), dk_part, dv_part, lse, delta, p_rows, ds_rows,
                              table, *shared, **meta)
     if not is_real: return dq, dk, dv, None
     d_sparse = d_offs.sum((0, 2))[:, :S]                                      # (H, S)

@@ -54,15 +54,15 @@ def _row_mask(ok, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
         return ok[:, None] & (offs_d[None, :] < HEAD_DIM)
 
 @triton.jit
-def _load_rows(BASE, STRIDES, rows, ok, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
-    "Load rows `rows` of one head (`BASE` from `_slab`) as a (len(rows), BLOCK_D) tile; masked rows read 0."
-    return tl.load(BASE + rows[:, None] * STRIDES[2] + offs_d[None, :], mask=_row_mask(ok, offs_d, HEAD_DIM, BLOCK_D),
+def _load_rows(BASE, STRIDE_N, rows, ok, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
+    "Load rows `rows` of one head (`BASE` from `_slab`, row stride `STRIDE_N`) as a (len(rows), BLOCK_D) tile; masked rows read 0."
+    return tl.load(BASE + rows[:, None] * STRIDE_N + offs_d[None, :], mask=_row_mask(ok, offs_d, HEAD_DIM, BLOCK_D),
                    other=0.0)
 
 @triton.jit
-def _store_rows(BASE, STRIDES, rows, ok, offs_d, x, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
+def _store_rows(BASE, STRIDE_N, rows, ok, offs_d, x, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
     "Store a float32 tile `x` into rows `rows` of one head, in the tensor's dtype."
-    tl.store(BASE + rows[:, None] * STRIDES[2] + offs_d[None, :], x.to(BASE.dtype.element_ty),
+    tl.store(BASE + rows[:, None] * STRIDE_N + offs_d[None, :], x.to(BASE.dtype.element_ty),
              mask=_row_mask(ok, offs_d, HEAD_DIM, BLOCK_D))
 
 @triton.jit
@@ -74,11 +74,11 @@ def _dot(a, b, DOT_FP32: tl.constexpr):
         return tl.dot(a, b)
 
 @triton.jit
-def _lerp_rows(BASE, STRIDES, rows, ok, f, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, IS_REAL: tl.constexpr):
+def _lerp_rows(BASE, STRIDE_N, rows, ok, f, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, IS_REAL: tl.constexpr):
     "Rows `rows` as float32, moved a fraction `f` towards the rows one step back (index clamped at 0)."
-    x = _load_rows(BASE, STRIDES, rows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
+    x = _load_rows(BASE, STRIDE_N, rows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
     if IS_REAL:
-        x += f * (_load_rows(BASE, STRIDES, tl.maximum(rows - 1, 0), ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - x)
+        x += f * (_load_rows(BASE, STRIDE_N, tl.maximum(rows - 1, 0), ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - x)
     return x
 
 # %% ../nbs/01a_kernel_common.ipynb #0b0da010
@@ -118,9 +118,9 @@ def _heads(pid_bh, H, GROUP):
     return pid_bh // H, h, h // GROUP
 
 @triton.jit
-def _slab(BASE, STRIDES, b, h):
-    "Pointer to row 0 of head h of batch b in a (B, H, N, D) tensor with (batch, head, row) `STRIDES` (int64 offset)."
-    return BASE + b.to(tl.int64) * STRIDES[0] + h.to(tl.int64) * STRIDES[1]
+def _slab(BASE, stride_b, stride_h, b, h):
+    "Pointer to row 0 of head h of batch b in a (B, H, N, D) tensor (int64 offset)."
+    return BASE + b.to(tl.int64) * stride_b + h.to(tl.int64) * stride_h
 
 @triton.jit
 def _running_max(m_i, s_max):
@@ -171,7 +171,7 @@ def kernel_layout(t:torch.Tensor,  # (B, H, N, D)
     return t if t.stride(3) == 1 and fits else t.contiguous()
 
 def row_strides(t:torch.Tensor) -> tuple:
-    "The (batch, head, row) strides in elements of a (B, H, N, D) tensor: the tuple a kernel takes beside the pointer."
+    "The (batch, head, row) strides in elements of a (B, H, N, D) tensor: what a kernel takes after the pointer."
     return tuple(t.stride()[:3])
 
 def tile_size(x:int) -> int:

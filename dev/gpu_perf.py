@@ -12,8 +12,8 @@
 - model: GPU time per kernel of one compiled training step of the `small` model (ctx 512 x 64) for dense, fib-fixed
   and fib-learned, grouped (our kernels, SDPA, matmuls, Inductor's fused kernels, copies, other), and the step's wall
   time eager, compiled and with CUDA graphs: where a sparse model's step loses to dense's.
-Rows go to $OUT/perf_*.csv (committed as `nbs/results/perf_times.csv`, `perf_candidates.csv`); the log to
-$OUT/perf_log.txt (`nbs/results/logs/session5_perf.txt`)."""
+Rows go to $OUT/perf_*.csv (committed as `nbs/results/perf_times.csv`, `perf_candidates.csv`, `perf_model.csv`); the log to
+$OUT/perf_log.txt (`nbs/results/logs/session5_perf.txt`, `session6_call*/`)."""
 import cProfile, io, os, pstats, sys, time
 from pathlib import Path
 

@@ -148,10 +148,10 @@ def kernel_group(name):
     return next((group for group, keys in KERNEL_GROUPS if any(k in low for k in keys)), "other")
 
 def training_step(kind, mode, ctx=512, batch=64):
-    from fibonacci_attention.model import GPT, get_config
-    torch.manual_seed(0)
-    model = GPT(get_config("small", attention=kind, ctx_len=ctx)).cuda()
-    run = model if mode == "eager" else torch.compile(model, fullgraph=True, mode="reduce-overhead" if mode == "graphs" else None)
+    "A training step of the `small` model as `fibattn bench models` builds and compiles it, after three warm-up steps."
+    from fibonacci_attention.bench import _compiled, _model
+    model = _model(kind, "small", ctx, "cuda")
+    run = _compiled(model, mode)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
     idx = torch.randint(0, model.cfg.vocab_size, (batch, ctx + 1), device="cuda")
     def step():
@@ -179,7 +179,9 @@ def model():
         walls["compiled"] = wall_ms(step)
         per_kernel = cuda_kernel_ms(step, 5)
         groups = {}
-        for name, ms in per_kernel.items(): groups[kernel_group(name)] = groups.get(kernel_group(name), 0.0) + ms
+        for name, ms in per_kernel.items():
+            group = kernel_group(name)
+            groups[group] = groups.get(group, 0.0) + ms
         log(f"model {kind}: wall/step " + "  ".join(f"{m} {ms:.2f} ms" for m, ms in walls.items())
             + f"; GPU {sum(per_kernel.values()):.2f} ms: " + "  ".join(f"{g} {ms:.2f}" for g, ms in sorted(groups.items())))
         top = sorted(per_kernel.items(), key=lambda kv: -kv[1])[:25]

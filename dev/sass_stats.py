@@ -17,12 +17,11 @@ from triton.compiler import ASTSource
 
 sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from fibonacci_attention import kernel, kernel_backward  # noqa: E402
-from fibonacci_attention.kernel_common import DEFAULT_TILES  # noqa: E402
+from fibonacci_attention.kernel_common import DEFAULT_TILES, RUNTIME_ARGS  # noqa: E402
 
 B, H, N, D = 32, 8, 1024, 64
 TARGET = GPUTarget("cuda", 90, 32)
 CUOBJDUMP = os.path.join(os.path.dirname(triton.__file__), "backends/nvidia/bin/cuobjdump")
-RUNTIME = {"N", "H", "GROUP", "S", "STRIDE_OFFS", "REACH"}  # never specialized (`kernel_common.RUNTIME_ARGS`)
 LAYOUTS = dict(contiguous=(H * N * D, N * D, D), interleaved=(N * H * D, D, H * D))  # (batch, head, row) strides
 TENSORS = dict(q="contiguous", k="contiguous", v="contiguous", do="contiguous",
                o="interleaved", dq="interleaved", dk="interleaved", dv="interleaved")
@@ -44,7 +43,7 @@ def compile_for_hopper(fn, constants: dict, warps: int, stages: int):
         if name in constants: signature[name] = "constexpr"; continue
         value = values[name]
         signature[name] = value if isinstance(value, str) else "fp32" if isinstance(value, float) else "i32"
-        if isinstance(value, str) or (isinstance(value, int) and name not in RUNTIME and value % 16 == 0):
+        if isinstance(value, str) or (isinstance(value, int) and name not in RUNTIME_ARGS and value % 16 == 0):
             attrs[(i,)] = [["tt.divisibility", 16]]
     source = ASTSource(fn, signature, constexprs={(fn.arg_names.index(k),): v for k, v in constants.items()}, attrs=attrs)
     return triton.compile(source, target=TARGET, options=dict(num_warps=warps, num_stages=stages))

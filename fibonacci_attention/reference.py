@@ -6,7 +6,7 @@
 __all__ = ['LOG2E', 'per_tensor_cache', 'host_offsets', 'check_offsets', 'check_qkv', 'window_size', 'check_pattern',
            'sparse_pattern', 'resolve_scale', 'pattern_table', 'offset_taps', 'repeat_kv', 'masked_softmax',
            'attention_reference', 'used_offsets', 'gather_forward', 'attention_gather', 'gather_backward', 'random_qkv',
-           'grads']
+           'projection_views', 'grads']
 
 # %% ../nbs/01_reference.ipynb #125a9a12
 import functools
@@ -284,6 +284,13 @@ def random_qkv(batch, heads, kv_heads, n, head_dim, dtype=torch.float32, device=
     g = torch.Generator(device="cpu").manual_seed(seed) if seed is not None else None
     make = lambda h: torch.randn(batch, h, n, head_dim, generator=g).to(device=device, dtype=dtype).requires_grad_(requires_grad)
     return make(heads), make(kv_heads), make(kv_heads)
+
+def projection_views(q, k, v):
+    "The same q, k, v laid out as a model's projections leave them: q a view of a (B, N, H, D) tensor, k and v halves of one (B, N, 2·Hkv, D)."
+    grad = q.requires_grad  # the projections are leaves that require grad when q does
+    qp = q.detach().transpose(1, 2).contiguous().requires_grad_(grad)
+    kvp = torch.cat([k.detach(), v.detach()], 1).transpose(1, 2).contiguous().requires_grad_(grad)
+    return (qp.transpose(1, 2), *kvp.transpose(1, 2).chunk(2, dim=1))
 
 def grads(f, q, k, v, offsets, seed=0):
     "Output of `f(q, k, v, offsets)` and the gradients of a random projection of it (q, k, v, and offsets if they need grad)."

@@ -9,6 +9,9 @@
   and forward + backward eager and replayed from a CUDA graph, ours and SDPA's, side by side;
 - candidates: the default tiles against their nearest rivals, two passes against one launch, at every shape;
 - alloc: the host cost of the launchers' allocations;
+- launch: host µs of one eager forward + backward and of its parts at a tiny shape, and the CPU-side profile of the
+  eager call at B=32, N=1024 (allocations, launches, synchronizations);
+- engine: the eager training step with the backward on the autograd engine's worker thread and on the calling thread;
 - model: GPU time per kernel of one compiled training step of the `small` model (ctx 512 x 64) for dense, fib-fixed
   and fib-learned, grouped (our kernels, SDPA, matmuls, Inductor's fused kernels, copies, other), and the step's wall
   time eager, compiled and with CUDA graphs: where a sparse model's step loses to dense's.
@@ -26,6 +29,7 @@ from fibonacci_attention.attention import sparse_attention
 from fibonacci_attention.kernel import attention_forward
 from fibonacci_attention.kernel_backward import attention_backward
 from fibonacci_attention.reference import sparse_pattern
+from fibonacci_attention.runtime import calling_thread_backward
 
 START, DEADLINE = time.time(), float(os.environ.get("DEADLINE", 500))
 OUT = Path(os.environ.get("OUT", "out"))
@@ -47,6 +51,10 @@ def case(batch, heads, n, window, real):
 
 def fwd_bwd(fn, leaves, do):
     return lambda: torch.autograd.grad(fn(), leaves, do)
+
+
+def calling_thread_ms(step):
+    with calling_thread_backward(): return do_bench(step, return_mode="median")
 
 
 def graphed_ms(step):
@@ -84,7 +92,9 @@ def times():
                        dkdv_gpu=t["dkdv"], bwd_gpu=t["dq"] + t["dkdv"],
                        bwd_one_launch_gpu=sum(kernel_times(lambda: attention_backward(*args, split=False)).values()),
                        ours_eager=do_bench(ours, return_mode="median"), ours_graphed=graphed_ms(ours),
+                       ours_eager_calling_thread=calling_thread_ms(ours),
                        sdpa_gpu=sum(cuda_kernel_ms(sdpa).values()), sdpa_eager=do_bench(sdpa, return_mode="median"),
+                       sdpa_eager_calling_thread=calling_thread_ms(sdpa),
                        sdpa_graphed=graphed_ms(sdpa), device=torch.cuda.get_device_name())
             rows.append(row)
             log("times " + "  ".join(f"{key} {val:.3f}" if isinstance(val, float) else f"{key} {val}" for key, val in row.items()))
@@ -138,6 +148,74 @@ def alloc():
     log(f"PYTORCH_CUDA_ALLOC_CONF={os.environ.get('PYTORCH_CUDA_ALLOC_CONF')}")
 
 
+# -- launch: where an eager forward + backward's host time goes -----------------------------------------------------
+def host_us(fn, n=300):
+    "Mean wall µs per call of `fn` in a plain loop (sync once at the end): the host time when the GPU work is small."
+    for _ in range(20): fn()
+    torch.cuda.synchronize(); t0 = time.perf_counter()
+    for _ in range(n): fn()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / n * 1e6
+
+class _Scale(torch.autograd.Function):
+    "The cheapest Python autograd.Function: the engine's own cost per forward + backward."
+    @staticmethod
+    def forward(ctx, x): return x * 2
+    @staticmethod
+    def backward(ctx, g): return g * 2
+
+def eager_parts():
+    "Host µs of pieces of the eager path at a tiny shape: which of them costs what the whole call costs."
+    from fibonacci_attention.attention import _EagerSparseAttention, _forward
+    q, k, v, do, pattern = case(1, 8, 128, 64, False)
+    qd, kd, vd = q.detach(), k.detach(), v.detach()
+    args = (pattern.sparse, pattern.window, pattern.reach, 0.125, True)
+    def threads_off(fn):
+        def run():
+            with torch.autograd.set_multithreading_enabled(False): fn()
+        return run
+    ours = fwd_bwd(lambda: sparse_attention(q, k, v, pattern), (q, k, v), do)
+    return {"fwd, inputs need grad": lambda: sparse_attention(q, k, v, pattern),
+            "fwd, no grad": lambda: sparse_attention(qd, kd, vd, pattern),
+            "Function.apply fwd": lambda: _EagerSparseAttention.apply(q, k, v, *args),
+            "_forward": lambda: _forward(qd, kd, vd, *args),
+            "fwd+bwd": ours, "fwd+bwd, engine single-threaded": threads_off(ours),
+            "out.backward": lambda: sparse_attention(q, k, v, pattern).backward(do),
+            "trivial Function fwd+bwd": fwd_bwd(lambda: _Scale.apply(q), (q,), do),
+            "trivial Function, single-threaded": threads_off(fwd_bwd(lambda: _Scale.apply(q), (q,), do))}
+
+def launch():
+    "Host µs of the eager call and of its parts at a tiny shape (GPU time negligible), and the CPU-side profile at B=32."
+    from torch.profiler import ProfilerActivity, profile
+    from fibonacci_attention.kernel_common import heads_interleaved
+    for batch, n in ((1, 128), (32, 1024)):
+        q, k, v, do, pattern = case(batch, 8, n, 64, False)
+        qd, kd, vd = q.detach(), k.detach(), v.detach()
+        args = (pattern.sparse, pattern.window, pattern.reach, 0.125)
+        o, lse = attention_forward(qd, kd, vd, *args)
+        parts = {"ours fwd+bwd": fwd_bwd(lambda: sparse_attention(q, k, v, pattern), (q, k, v), do),
+                 "sdpa fwd+bwd": fwd_bwd(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), (q, k, v), do),
+                 "ours fwd (no grad)": lambda: sparse_attention(qd, kd, vd, pattern),
+                 "attention_forward": lambda: attention_forward(qd, kd, vd, *args),
+                 "attention_backward": lambda: attention_backward(do, qd, kd, vd, o, lse, *args),
+                 "heads_interleaved": lambda: heads_interleaved(q.shape, q),
+                 "torch.empty_like": lambda: torch.empty_like(q)}
+        log(f"launch B={batch} N={n}: " + "  ".join(f"{name} {host_us(fn):.1f} µs" for name, fn in parts.items()))
+    log("launch parts at B=1 N=128: " + "  ".join(f"{name} {host_us(fn):.1f} µs" for name, fn in eager_parts().items()))
+    fwd = eager_parts()["fwd, inputs need grad"]
+    prof = cProfile.Profile()
+    prof.runcall(lambda: [fwd() for _ in range(200)])
+    text = io.StringIO(); pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(14)
+    log("cProfile, 200 forwards with inputs that need grad:\n" + text.getvalue())
+    step = parts["ours fwd+bwd"]
+    step(); torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(20): step()
+        torch.cuda.synchronize()
+    log("CPU-side profile, 20 eager fwd+bwd at B=32 N=1024:\n"
+        + prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=30))
+
+
 # -- model: where the compiled training step's GPU time goes, per kind ---------------------------------------------
 KERNEL_GROUPS = (("ours", ("_attn_",)), ("sdpa", ("flash", "fmha", "attention", "cudnn")),
                  ("matmul", ("gemm", "cutlass", "nvjet", "sm90", "xmma", "cublas")), ("copy", ("copy", "clone", "cat")),
@@ -147,7 +225,7 @@ def kernel_group(name):
     low = name.lower()
     return next((group for group, keys in KERNEL_GROUPS if any(k in low for k in keys)), "other")
 
-def training_step(kind, mode, ctx=512, batch=64):
+def training_step(kind, mode, ctx=512, batch=64, worker_thread=False):
     "A training step of the `small` model as `fibattn bench models` builds and compiles it, after three warm-up steps."
     from fibonacci_attention.bench import _compiled, _model
     model = _model(kind, "small", ctx, "cuda")
@@ -157,7 +235,9 @@ def training_step(kind, mode, ctx=512, batch=64):
     def step():
         torch.compiler.cudagraph_mark_step_begin()
         with torch.autocast("cuda", torch.bfloat16): loss = run(idx[:, :-1], idx[:, 1:])[1]
-        loss.backward()
+        if worker_thread: loss.backward()  # the autograd engine's default
+        else:
+            with calling_thread_backward(): loss.backward()
         opt.step(); opt.zero_grad(set_to_none=True)
     for _ in range(3): step()
     return step
@@ -194,8 +274,15 @@ def model():
     return rows
 
 
+def engine():
+    "Eager training step of the `small` model at ctx 512 x 64: the backward on the engine's worker thread vs the calling thread."
+    for kind in ("dense", "fib-fixed", "fib-learned"):
+        walls = {where: wall_ms(training_step(kind, "eager", worker_thread=where == "worker")) for where in ("worker", "calling")}
+        log(f"engine {kind}: eager step, backward on the worker thread {walls['worker']:.2f} ms, on the calling thread {walls['calling']:.2f} ms")
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     log(f"{torch.cuda.get_device_name()} torch {torch.__version__}; steps {sys.argv[1:]}")
-    for step in sys.argv[1:]: {"host": host, "times": times, "candidates": candidates, "alloc": alloc, "model": model}[step]()
+    for step in sys.argv[1:]: {"host": host, "times": times, "candidates": candidates, "alloc": alloc, "model": model, "launch": launch, "engine": engine}[step]()
     log("end")

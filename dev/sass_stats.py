@@ -39,6 +39,7 @@ def argument_values():
 def compile_for_hopper(fn, constants: dict, warps: int, stages: int):
     "Compile a jit function with Triton's launch-time specialization (pointers and multiples of 16 marked divisible)."
     values, signature, attrs = argument_values(), {}, {}
+    constants = dict(constants, **{p.name: values[p.name] for p in fn.params if p.is_constexpr and p.name in values})
     for i, name in enumerate(fn.arg_names):
         if name in constants: signature[name] = "constexpr"; continue
         value = values[name]

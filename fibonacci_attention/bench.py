@@ -30,6 +30,7 @@ from .kernel import attention_forward
 from .kernel_backward import attention_backward
 from .offsets import KINDS, layer_offsets
 from .reference import attention_gather, attention_reference, sparse_pattern
+from .runtime import calling_thread_backward
 
 # %% ../nbs/02c_bench.ipynb #ed0e346f
 COPY_BYTES_PER_S = 3.0e12  # device-to-device copy rate measured on the workplace's H100 (read + write)
@@ -162,14 +163,16 @@ def graphed(fn, warmup:int=3):
     return graph.replay
 
 def time_pair(fn, inputs, do, graph:bool=False):
-    "Median ms of forward and of forward+backward (`do_bench`); `graph`: the forward replayed from a CUDA graph (no backward)."
+    "Median ms of forward, of forward+backward, and of forward+backward with the backward on the calling thread (`do_bench`); `graph`: the forward replayed from a CUDA graph (no backward)."
     from triton.testing import do_bench
     tensors = [x.sparse if hasattr(x, "window") else x for x in inputs]  # a pattern's differentiable part is its table
     leaves = [t for t in tensors if isinstance(t, torch.Tensor) and t.requires_grad]
     if graph:
-        with torch.no_grad(): return do_bench(graphed(lambda: fn(*inputs)), return_mode="median"), float("nan")
+        with torch.no_grad(): return do_bench(graphed(lambda: fn(*inputs)), return_mode="median"), float("nan"), float("nan")
+    fwd_bwd = lambda: torch.autograd.grad(fn(*inputs), leaves, do)
     fwd = do_bench(lambda: fn(*inputs), return_mode="median")
-    return fwd, do_bench(lambda: torch.autograd.grad(fn(*inputs), leaves, do), return_mode="median")
+    with calling_thread_backward(): calling_thread = do_bench(fwd_bwd, return_mode="median")
+    return fwd, do_bench(fwd_bwd, return_mode="median"), calling_thread
 
 # %% ../nbs/02c_bench.ipynb #dde42c98
 def bench_shape(batch, n, heads=8, kv_heads=8, head_dim=64, window=64, baselines=("sdpa", "flex"), log=print):
@@ -196,9 +199,10 @@ def bench_shape(batch, n, heads=8, kv_heads=8, head_dim=64, window=64, baselines
     rows = []
     for name, (fn, inputs, err, graph) in methods.items():
         if err is not None and not err < 2e-2: raise AssertionError(f"{name} disagrees at n={n}: rel error {err:.2e}")
-        fwd, fwdbwd = time_pair(fn, inputs, do, graph)
+        fwd, fwdbwd, fwdbwd_calling_thread = time_pair(fn, inputs, do, graph)
         rows.append(dict(method=name, batch=batch, n=n, heads=heads, head_dim=head_dim, window=window,
-                         n_offsets=len(offsets), fwd_ms=fwd, fwdbwd_ms=fwdbwd, check_rel_err=err, **counts,
+                         n_offsets=len(offsets), fwd_ms=fwd, fwdbwd_ms=fwdbwd,
+                         fwdbwd_calling_thread_ms=fwdbwd_calling_thread, check_rel_err=err, **counts,
                          fwd_floor_ms=counts["fwd_bytes"] / COPY_BYTES_PER_S * 1e3,
                          fwdbwd_floor_ms=counts["fwdbwd_bytes"] / COPY_BYTES_PER_S * 1e3,
                          peak_mem_gb=torch.cuda.max_memory_allocated() / 1e9))
@@ -347,7 +351,7 @@ def train_throughput(kind:str, ctx:int, batch:int, mode:str, preset:str="small",
         torch.compiler.cudagraph_mark_step_begin()
         with torch.autocast("cuda", torch.bfloat16):
             loss = run(idx[:, :-1], idx[:, 1:])[1]
-        loss.backward()
+        with calling_thread_backward(): loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step(); opt.zero_grad(set_to_none=True)
     t0 = time.perf_counter()

@@ -15,8 +15,9 @@ from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _heads, _lerp_rows, _load
 
 # %% ../nbs/02_kernel.ipynb #fd7f4d4e
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
-def _attn_fwd(Q, stride_qb, stride_qh, stride_qn, K, stride_kb, stride_kh, stride_kn,   # each tensor: pointer, then
-              V, stride_vb, stride_vh, stride_vn, O, stride_ob, stride_oh, stride_on,   # (batch, head, row) strides
+def _attn_fwd(Q, stride_qb, stride_qh, stride_qn: tl.constexpr,  # each tensor: its pointer, then its (batch, head, row)
+              K, stride_kb, stride_kh, stride_kn: tl.constexpr,  # strides; the row stride a compile-time constant
+              V, stride_vb, stride_vh, stride_vn: tl.constexpr, O, stride_ob, stride_oh, stride_on: tl.constexpr,
               LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
               WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr,
               BLOCK_D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, S_BLOCK: tl.constexpr,

@@ -18,9 +18,9 @@ BOTH_PARTS, WINDOW_PART, SPARSE_PART = tl.constexpr(0), tl.constexpr(1), tl.cons
 
 # %% ../nbs/02a_kernel_backward.ipynb #b7356b44
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
-def _attn_bwd_dq(Q, stride_qb, stride_qh, stride_qn, K, stride_kb, stride_kh, stride_kn,
-                 V, stride_vb, stride_vh, stride_vn, O, stride_ob, stride_oh, stride_on,
-                 DO, stride_dob, stride_doh, stride_don, DQ, stride_dqb, stride_dqh, stride_dqn,
+def _attn_bwd_dq(Q, stride_qb, stride_qh, stride_qn: tl.constexpr, K, stride_kb, stride_kh, stride_kn: tl.constexpr,
+                 V, stride_vb, stride_vh, stride_vn: tl.constexpr, O, stride_ob, stride_oh, stride_on: tl.constexpr,
+                 DO, stride_dob, stride_doh, stride_don: tl.constexpr, DQ, stride_dqb, stride_dqh, stride_dqn: tl.constexpr,
                  DQ_PART, LSE, DELTA, P_ROWS, DS_ROWS, OFFS, DOFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
                  WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr,
                  BLOCK_D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, S_BLOCK: tl.constexpr,
@@ -109,9 +109,9 @@ def _add_sparse_queries(dk, dv, Q, stride_qn, DO, stride_don, P, DS, qrows, ok, 
 
 # %% ../nbs/02a_kernel_backward.ipynb #26ca3ec0
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
-def _attn_bwd_dkdv(Q, stride_qb, stride_qh, stride_qn, K, stride_kb, stride_kh, stride_kn,
-                   V, stride_vb, stride_vh, stride_vn, DO, stride_dob, stride_doh, stride_don,
-                   DK, stride_dkb, stride_dkh, stride_dkn, DV, stride_dvb, stride_dvh, stride_dvn,
+def _attn_bwd_dkdv(Q, stride_qb, stride_qh, stride_qn: tl.constexpr, K, stride_kb, stride_kh, stride_kn: tl.constexpr,
+                   V, stride_vb, stride_vh, stride_vn: tl.constexpr, DO, stride_dob, stride_doh, stride_don: tl.constexpr,
+                   DK, stride_dkb, stride_dkh, stride_dkn: tl.constexpr, DV, stride_dvb, stride_dvh, stride_dvn: tl.constexpr,
                    DK_PART, DV_PART, LSE, DELTA, P_ROWS, DS_ROWS, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
                    WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr,
                    BLOCK_D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, S_BLOCK: tl.constexpr,

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['CUBLAS_DETERMINISTIC', 'resolve_device', 'device_name', 'model_device', 'DistEnv', 'setup_distributed', 'main_first',
-           'autocast', 'cublas_workspace_to_set', 'deterministic_mode', 'NoBar', 'progress_bar', 'Throughput',
-           'DeferredInterrupt', 'LossTracker', 'on_main', 'exit_with_parent']
+           'autocast', 'calling_thread_backward', 'cublas_workspace_to_set', 'deterministic_mode', 'NoBar',
+           'progress_bar', 'Throughput', 'DeferredInterrupt', 'LossTracker', 'on_main', 'exit_with_parent']
 
 # %% ../nbs/04a_runtime.ipynb #48bad03d
 import contextlib
@@ -84,6 +84,11 @@ def autocast(device: torch.device, dtype: str = "bfloat16"):
     "bf16 autocast on CUDA (unless dtype is float32); nothing on the CPU, which runs in float32."
     if device.type != "cuda" or dtype == "float32": return contextlib.nullcontext()
     return torch.autocast("cuda", dtype=getattr(torch, dtype))
+
+# %% ../nbs/04a_runtime.ipynb #b1c2e3f5
+def calling_thread_backward():
+    "Context in which backward runs on the calling thread, not on the autograd engine's per-device worker thread."
+    return torch.autograd.set_multithreading_enabled(False)
 
 # %% ../nbs/04a_runtime.ipynb #aa91996b
 CUBLAS_DETERMINISTIC = (":4096:8", ":16:8")  # the CUBLAS_WORKSPACE_CONFIG values that make cuBLAS deterministic

@@ -30,8 +30,8 @@ from .recipe import (TrainConfig, check_compatible, config_dict, get_lr, model_c
                                         total_steps)
 from .rundir import RunResult, claim_run_dir, layer_alphas
 from .runlock import RunLock
-from .runtime import (DeferredInterrupt, DistEnv, LossTracker, Throughput, autocast, deterministic_mode,
-                                         device_name, main_first, on_main, progress_bar, setup_distributed)
+from .runtime import (DeferredInterrupt, DistEnv, LossTracker, Throughput, autocast, calling_thread_backward,
+                                         deterministic_mode, device_name, main_first, on_main, progress_bar, setup_distributed)
 
 # %% ../nbs/06_train.ipynb #f2068a88
 def rank_batch(tokens, batch_size: int, ctx_len: int, step: int, seed: int, env: DistEnv = DistEnv()):
@@ -61,7 +61,7 @@ def train_step(model, optimizer, x, y, lr: float, grad_clip: float, amp) -> tupl
     "Forward, backward, clip, AdamW update at learning rate `lr`; returns (loss, grad norm) as device tensors."
     for group in optimizer.param_groups: group["lr"] = lr * group["lr_scale"]
     with amp: _, loss = model(x, y)
-    loss.backward()
+    with calling_thread_backward(): loss.backward()
     norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip if grad_clip > 0 else float("inf"))
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)

@@ -1,6 +1,6 @@
 """Where the sparse attention's time goes at training shapes, on a lent GPU (torch + triton alone).
 
-    OUT=out DEADLINE=500 PYTHONPATH=. python dev/gpu_perf.py host times candidates alloc model
+    OUT=out DEADLINE=500 PYTHONPATH=. python dev/gpu_perf.py host times candidates launch model
 
 - host: one eager forward + backward at B=32, N=1024 (H=8, D=64, W=64): wall time (`do_bench`) against the GPU time
   of its kernels, for our op and for SDPA, and a cProfile of the eager call;
@@ -8,7 +8,6 @@
   and real offsets: GPU time of each kernel (profiler), the backward as two passes and as one launch per kernel,
   and forward + backward eager and replayed from a CUDA graph, ours and SDPA's, side by side;
 - candidates: the default tiles against their nearest rivals, two passes against one launch, at every shape;
-- alloc: the host cost of the launchers' allocations;
 - launch: host µs of one eager forward + backward and of its parts at a tiny shape, and the CPU-side profile of the
   eager call at B=32, N=1024 (allocations, launches, synchronizations);
 - engine: the eager training step with the backward on the autograd engine's worker thread and on the calling thread;
@@ -134,28 +133,10 @@ def candidates():
     return rows
 
 
-def alloc():
-    "Host cost of the allocations the launchers make (µs per call), three ways."
-    q = torch.randn(32, 8, 1024, 64, device="cuda", dtype=torch.bfloat16)
-    ways = {"torch.empty(shape, device, dtype)": lambda: torch.empty(q.shape, device=q.device, dtype=torch.float32),
-            "q.new_empty(shape, dtype)": lambda: q.new_empty(q.shape, dtype=torch.float32),
-            "torch.empty_like(q)": lambda: torch.empty_like(q)}
-    for name, fn in ways.items():
-        for _ in range(100): fn()
-        torch.cuda.synchronize(); t0 = time.perf_counter()
-        for _ in range(2000): fn()
-        log(f"alloc {name}: {(time.perf_counter() - t0) / 2000 * 1e6:.1f} µs")
-    log(f"PYTORCH_CUDA_ALLOC_CONF={os.environ.get('PYTORCH_CUDA_ALLOC_CONF')}")
-
-
 # -- launch: where an eager forward + backward's host time goes -----------------------------------------------------
 def host_us(fn, n=300):
-    "Mean wall µs per call of `fn` in a plain loop (sync once at the end): the host time when the GPU work is small."
-    for _ in range(20): fn()
-    torch.cuda.synchronize(); t0 = time.perf_counter()
-    for _ in range(n): fn()
-    torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / n * 1e6
+    "Mean wall µs per call of `fn` in a plain loop: the host time when the GPU work is small."
+    return 1e3 * wall_ms(fn, n, warmup=20)
 
 class _Scale(torch.autograd.Function):
     "The cheapest Python autograd.Function: the engine's own cost per forward + backward."
@@ -172,14 +153,13 @@ def eager_parts():
     args = (pattern.sparse, pattern.window, pattern.reach, 0.125, True)
     def threads_off(fn):
         def run():
-            with torch.autograd.set_multithreading_enabled(False): fn()
+            with calling_thread_backward(): fn()
         return run
     ours = fwd_bwd(lambda: sparse_attention(q, k, v, pattern), (q, k, v), do)
     return {"fwd, inputs need grad": lambda: sparse_attention(q, k, v, pattern),
-            "fwd, no grad": lambda: sparse_attention(qd, kd, vd, pattern),
             "Function.apply fwd": lambda: _EagerSparseAttention.apply(q, k, v, *args),
             "_forward": lambda: _forward(qd, kd, vd, *args),
-            "fwd+bwd": ours, "fwd+bwd, engine single-threaded": threads_off(ours),
+            "fwd+bwd, engine single-threaded": threads_off(ours),
             "out.backward": lambda: sparse_attention(q, k, v, pattern).backward(do),
             "trivial Function fwd+bwd": fwd_bwd(lambda: _Scale.apply(q), (q,), do),
             "trivial Function, single-threaded": threads_off(fwd_bwd(lambda: _Scale.apply(q), (q,), do))}
@@ -242,7 +222,9 @@ def training_step(kind, mode, ctx=512, batch=64, worker_thread=False):
     for _ in range(3): step()
     return step
 
-def wall_ms(step, n=10):
+def wall_ms(step, n=10, warmup=0):
+    "Mean wall milliseconds per call of `step` over n calls, synchronized once before and once after."
+    for _ in range(warmup): step()
     torch.cuda.synchronize(); t0 = time.perf_counter()
     for _ in range(n): step()
     torch.cuda.synchronize()
@@ -284,5 +266,5 @@ def engine():
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     log(f"{torch.cuda.get_device_name()} torch {torch.__version__}; steps {sys.argv[1:]}")
-    for step in sys.argv[1:]: {"host": host, "times": times, "candidates": candidates, "alloc": alloc, "model": model, "launch": launch, "engine": engine}[step]()
+    for step in sys.argv[1:]: {"host": host, "times": times, "candidates": candidates, "model": model, "launch": launch, "engine": engine}[step]()
     log("end")

@@ -6,6 +6,8 @@
 __all__ = ['check_kernel_inputs', 'kernel_constants', 'launch_meta', 'nonempty', 'attention_forward']
 
 # %% ../nbs/02_kernel.ipynb #85516e96
+import functools
+
 import torch
 
 from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _heads, _lerp_rows, _load_rows, _running_max,
@@ -21,7 +23,7 @@ def _attn_fwd(Q, stride_qb, stride_qh, stride_qn: tl.constexpr,  # each tensor: 
               LSE, OFFS, sm_scale, N, H, GROUP, S, STRIDE_OFFS, REACH,
               WINDOW: tl.constexpr, IS_REAL: tl.constexpr, FILTERED: tl.constexpr, HEAD_DIM: tl.constexpr,
               BLOCK_D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, S_BLOCK: tl.constexpr,
-              SPARSE_STAGES: tl.constexpr, DOT_FP32: tl.constexpr):
+              SPARSE_STAGES: tl.constexpr, DOT_FP32: tl.constexpr, KV_EVICT: tl.constexpr):
     pid_m = tl.program_id(0)
     pid_bh = tl.program_id(1)  # b * H + h
     b, h, hkv = _heads(pid_bh, H, GROUP)
@@ -44,8 +46,8 @@ def _attn_fwd(Q, stride_qb, stride_qh, stride_qn: tl.constexpr,  # each tensor: 
         for start_n in range(tl.maximum(m0 - (WINDOW - 1), 0), tl.minimum(m0 + BLOCK_M, N), BLOCK_N):
             offs_n = start_n + tl.arange(0, BLOCK_N)
             key_ok = offs_n < N
-            k = _load_rows(K, stride_kn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
-            v = _load_rows(V, stride_vn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D)
+            k = _load_rows(K, stride_kn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D, KV_EVICT)
+            v = _load_rows(V, stride_vn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D, KV_EVICT)
             dist = offs_m[:, None] - offs_n[None, :]
             inside = (dist >= 0) & (dist < WINDOW) & key_ok[None, :]
             s = tl.where(inside, _dot(q, tl.trans(k), DOT_FP32) * qk_scale, float("-inf"))
@@ -59,8 +61,8 @@ def _attn_fwd(Q, stride_qb, stride_qh, stride_qn: tl.constexpr,  # each tensor: 
         a, f = _split_offset(OFFS + j, IS_REAL)
         rows = offs_m - a
         active = row_ok & (rows >= 0)
-        k = _lerp_rows(K, stride_kn, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL)
-        v = _lerp_rows(V, stride_vn, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL)
+        k = _lerp_rows(K, stride_kn, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL, KV_EVICT)
+        v = _lerp_rows(V, stride_vn, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL, KV_EVICT)
         s = tl.where(active, tl.sum(q.to(tl.float32) * k, 1) * qk_scale, float("-inf"))
         m_i, m_safe, rescale = _running_max(m_i, s)
         p = tl.math.exp2(s - m_safe)
@@ -84,13 +86,19 @@ def check_kernel_inputs(q:torch.Tensor,  # (B, H, N, D) queries, already checked
     if q.device.type != "cuda" and not interpreting():
         raise ValueError(f"q is on {q.device}: the Triton kernels need CUDA tensors (or TRITON_INTERPRET=1 on the CPU)")
 
+@functools.cache
+def _compile_constants(window:int, is_real:bool, filtered:bool, head_dim:int, S:int, dot_fp32:bool) -> dict:
+    "The `tl.constexpr` arguments every kernel of a call shares; one dict per combination, shared: read, never written."
+    return dict(WINDOW=window, IS_REAL=is_real, FILTERED=filtered, HEAD_DIM=head_dim, BLOCK_D=tile_size(head_dim),
+                S_BLOCK=tile_size(S), DOT_FP32=dot_fp32)
+
 def kernel_constants(q, k, sparse, window:int, reach:int) -> dict:
-    "Compile-time constants and runtime sizes every kernel of one call shares."
+    "Compile-time constants (`meta`) and runtime sizes every kernel of one call shares."
     S = sparse.shape[1]
+    meta = _compile_constants(window, sparse.is_floating_point(), reach > 0, q.shape[-1], S,
+                              q.dtype == torch.float32 or interpreting())
     return dict(group=q.shape[1] // k.shape[1], S=S, stride=sparse.stride(0) if sparse.shape[0] > 1 else 0,
-                reach=reach, meta=dict(WINDOW=window, IS_REAL=sparse.is_floating_point(), FILTERED=reach > 0,
-                                       HEAD_DIM=q.shape[-1], BLOCK_D=tile_size(q.shape[-1]), S_BLOCK=tile_size(S),
-                                       DOT_FP32=q.dtype == torch.float32 or interpreting()))
+                reach=reach, meta=meta)
 
 def launch_meta(consts:dict, kernel:str, tiles:dict | None = None) -> dict:
     "Compile-time constants and launch options of one kernel (tile sizes from `block_config`)."
@@ -121,5 +129,6 @@ def attention_forward(q:torch.Tensor,       # (B, H, N, D) queries, any strides 
     meta = launch_meta(consts, "fwd", tiles)
     grid = (ceil_div(N, meta["BLOCK_M"]), B * H)
     _attn_fwd[grid](q, *row_strides(q), k, *row_strides(k), v, *row_strides(v), o, *row_strides(o), lse, nonempty(sparse),
-                    scale, N, H, consts["group"], consts["S"], consts["stride"], reach, **meta)
+                    scale, N, H, consts["group"], consts["S"], consts["stride"], reach,
+                    KV_EVICT="" if meta["IS_REAL"] else "evict_last", **meta)
     return o, lse

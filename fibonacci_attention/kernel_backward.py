@@ -196,7 +196,7 @@ def backward_parts(consts:dict, split:bool | None = None) -> tuple:
 
 def _part_meta(consts, kernel, part, tiles):
     "Tile sizes and constants of one launch: `kernel`, `kernel_window` or `kernel_sparse` in `block_config`."
-    name = kernel + {BOTH_PARTS: "", WINDOW_PART: "_window", SPARSE_PART: "_sparse"}[part]
+    name = kernel + ("", "_window", "_sparse")[part]  # indexed by BOTH_PARTS, WINDOW_PART, SPARSE_PART
     return dict(launch_meta(consts, name, tiles), PART=part)
 
 # %% ../nbs/02a_kernel_backward.ipynb #e5a80b12
@@ -220,7 +220,7 @@ def attention_backward(do:torch.Tensor,       # (B, H, N, D) gradient of the out
     float32 = lambda t: heads_interleaved(t.shape, t, torch.float32)  # partial sums, laid out as the gradient
     parts = backward_parts(consts, split)
     dq_part, d_offs = float32(q) if len(parts) == 2 else dq, delta
-    p_rows, ds_rows = q.new_empty((2, B * H, max(S, 1), N), dtype=torch.float32)  # P and dS, from dQ to dK/dV
+    p_rows, ds_rows = (q.new_empty((B * H, max(S, 1), N), dtype=torch.float32) for _ in range(2))  # P, dS: dQ to dK/dV
     for part in parts:
         meta = _part_meta(consts, "dq", part, tiles)
         n_blocks = ceil_div(N, meta["BLOCK_M"])

@@ -30,9 +30,11 @@ class _NoTriton:
 
 if triton is None: triton = tl = _NoTriton()
 
+_INTERPRETING = os.environ.get("TRITON_INTERPRET", "0") == "1"  # read once, as `triton.jit` reads it once per kernel
+
 def interpreting() -> bool:
-    "True when Triton runs in its CPU interpreter (`TRITON_INTERPRET=1`)."
-    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+    "True when Triton runs in its CPU interpreter (`TRITON_INTERPRET=1` when the package was imported)."
+    return _INTERPRETING
 
 def triton_available() -> bool:
     "True when triton is installed and can run here: a CUDA GPU is visible, or its CPU interpreter is on."
@@ -54,10 +56,10 @@ def _row_mask(ok, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
         return ok[:, None] & (offs_d[None, :] < HEAD_DIM)
 
 @triton.jit
-def _load_rows(BASE, STRIDE_N, rows, ok, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
-    "Load rows `rows` of one head (`BASE` from `_slab`, row stride `STRIDE_N`) as a (len(rows), BLOCK_D) tile; masked rows read 0."
+def _load_rows(BASE, STRIDE_N, rows, ok, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, EVICT: tl.constexpr = ""):
+    "Load rows `rows` of one head (`BASE` from `_slab`, row stride `STRIDE_N`) as a (len(rows), BLOCK_D) tile; masked rows read 0. `EVICT`: L2 hint."
     return tl.load(BASE + rows[:, None] * STRIDE_N + offs_d[None, :], mask=_row_mask(ok, offs_d, HEAD_DIM, BLOCK_D),
-                   other=0.0)
+                   other=0.0, eviction_policy=EVICT)
 
 @triton.jit
 def _store_rows(BASE, STRIDE_N, rows, ok, offs_d, x, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
@@ -74,9 +76,10 @@ def _dot(a, b, DOT_FP32: tl.constexpr):
         return tl.dot(a, b)
 
 @triton.jit
-def _lerp_rows(BASE, STRIDE_N, rows, ok, f, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, IS_REAL: tl.constexpr):
+def _lerp_rows(BASE, STRIDE_N, rows, ok, f, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, IS_REAL: tl.constexpr,
+               EVICT: tl.constexpr = ""):
     "Rows `rows` as float32, moved a fraction `f` towards the rows one step back (index clamped at 0)."
-    x = _load_rows(BASE, STRIDE_N, rows, ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
+    x = _load_rows(BASE, STRIDE_N, rows, ok, offs_d, HEAD_DIM, BLOCK_D, EVICT).to(tl.float32)
     if IS_REAL:
         x += f * (_load_rows(BASE, STRIDE_N, tl.maximum(rows - 1, 0), ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - x)
     return x

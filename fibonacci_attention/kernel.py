@@ -10,8 +10,8 @@ import functools
 
 import torch
 
-from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _heads, _lerp_rows, _load_rows, _running_max,
-                                               _slab, _sparse_range, _split_offset, _store_rows, block_config, ceil_div,
+from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _heads, _lerp_rows, _load_rows, _load_rows_hinted,
+                                               _running_max, _slab, _sparse_range, _split_offset, _store_rows, block_config, ceil_div,
                                                heads_interleaved, interpreting, kernel_layout, require_triton, row_strides,
                                                tile_size, tl, triton)
 
@@ -46,8 +46,8 @@ def _attn_fwd(Q, stride_qb, stride_qh, stride_qn: tl.constexpr,  # each tensor: 
         for start_n in range(tl.maximum(m0 - (WINDOW - 1), 0), tl.minimum(m0 + BLOCK_M, N), BLOCK_N):
             offs_n = start_n + tl.arange(0, BLOCK_N)
             key_ok = offs_n < N
-            k = _load_rows(K, stride_kn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D, KV_EVICT)
-            v = _load_rows(V, stride_vn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D, KV_EVICT)
+            k = _load_rows_hinted(K, stride_kn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D, KV_EVICT)
+            v = _load_rows_hinted(V, stride_vn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D, KV_EVICT)
             dist = offs_m[:, None] - offs_n[None, :]
             inside = (dist >= 0) & (dist < WINDOW) & key_ok[None, :]
             s = tl.where(inside, _dot(q, tl.trans(k), DOT_FP32) * qk_scale, float("-inf"))

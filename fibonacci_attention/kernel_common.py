@@ -56,10 +56,15 @@ def _row_mask(ok, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
         return ok[:, None] & (offs_d[None, :] < HEAD_DIM)
 
 @triton.jit
-def _load_rows(BASE, STRIDE_N, rows, ok, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, EVICT: tl.constexpr = ""):
+def _load_rows_hinted(BASE, STRIDE_N, rows, ok, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, EVICT: tl.constexpr):
     "Load rows `rows` of one head (`BASE` from `_slab`, row stride `STRIDE_N`) as a (len(rows), BLOCK_D) tile; masked rows read 0. `EVICT`: L2 hint."
     return tl.load(BASE + rows[:, None] * STRIDE_N + offs_d[None, :], mask=_row_mask(ok, offs_d, HEAD_DIM, BLOCK_D),
                    other=0.0, eviction_policy=EVICT)
+
+@triton.jit
+def _load_rows(BASE, STRIDE_N, rows, ok, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
+    "`_load_rows_hinted` without a hint. (Not a default argument: Triton 3.6 passes a jit function's defaults unwrapped.)"
+    return _load_rows_hinted(BASE, STRIDE_N, rows, ok, offs_d, HEAD_DIM, BLOCK_D, "")
 
 @triton.jit
 def _store_rows(BASE, STRIDE_N, rows, ok, offs_d, x, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
@@ -77,9 +82,9 @@ def _dot(a, b, DOT_FP32: tl.constexpr):
 
 @triton.jit
 def _lerp_rows(BASE, STRIDE_N, rows, ok, f, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, IS_REAL: tl.constexpr,
-               EVICT: tl.constexpr = ""):
+               EVICT: tl.constexpr):
     "Rows `rows` as float32, moved a fraction `f` towards the rows one step back (index clamped at 0)."
-    x = _load_rows(BASE, STRIDE_N, rows, ok, offs_d, HEAD_DIM, BLOCK_D, EVICT).to(tl.float32)
+    x = _load_rows_hinted(BASE, STRIDE_N, rows, ok, offs_d, HEAD_DIM, BLOCK_D, EVICT).to(tl.float32)
     if IS_REAL:
         x += f * (_load_rows(BASE, STRIDE_N, tl.maximum(rows - 1, 0), ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - x)
     return x

@@ -1,7 +1,11 @@
-"""Build kernel variants under .device_data/variants/<name>/fibonacci_attention for an A/B GPU call."""
+"""Build kernel variants under .device_data/variants/<name>/fibonacci_attention for an A/B GPU call.
+
+Run from the repository root with the tree of 0eb80f0 checked out (its edits match that code):
+    python nbs/results/logs/session8_call1/make_variants.py evict stream
+then on the GPU: PYTHONPATH=.device_data/variants/<name> OUT=out/<name> python dev/gpu_perf.py times"""
 import re, shutil, sys
 from pathlib import Path
-ROOT = Path("/work/main"); VAR = ROOT / ".device_data/variants"
+ROOT = Path("."); VAR = ROOT / ".device_data/variants"
 
 def copy(name):
     dst = VAR / name / "fibonacci_attention"

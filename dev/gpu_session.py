@@ -18,7 +18,7 @@ named steps within DEADLINE seconds and leaves everything in $OUT:
   inference latency; kernels: `fibattn bench kernels` up to N = 131072, SDPA and Flex side by side;
   profile: `dev/gpu_perf.py model`, the GPU time of a compiled training step by kernel.
 
-Before submitting a change to the kernels or the op: here, `python dev/compile_check.py` with the GPU machine's
+Before submitting a change to the kernels or the op: here, `python dev/sass_stats.py` with the GPU machine's
 Triton version (its front end differs); there (one call, `.device_data/pylib` or the wheel carried):
 `DEADLINE=565 python dev/gpu_session.py check op-cells models` (check takes ~70 s, op-cells ~370 s)."""
 import gzip, hashlib, json, os, shutil, subprocess, sys, tarfile, time

@@ -1,14 +1,19 @@
 """What the kernels compile to on a Hopper GPU, without one: registers, shared memory, SASS instructions and global
-load/store vector widths of the forward, dQ and dK/dV kernels at their default tiles, compiled by the local Triton
-for sm_90 (its bundled ptxas and cuobjdump; no driver needed).
+load/store vector widths of the forward, dQ and dK/dV kernels at their default tiles, integer and real tables, one
+launch and each pass of two, compiled by the local Triton for sm_90 (its bundled ptxas and cuobjdump; no driver).
 
     python dev/sass_stats.py                 # the package in this checkout
     python dev/sass_stats.py /path/to/tree   # another checkout of the package (e.g. a `git worktree` of an older commit)
+    PYTHONPATH=/path/to/triton-3.6 python dev/sass_stats.py   # another Triton, unpacked from its wheel
+
+It is also the compile check: Triton's CPU interpreter never runs the compiler, so an error only the compiler or
+one Triton version's front end makes (3.6 hands a jit function's default arguments over unwrapped; 3.9 does not)
+shows here, not in the notebooks' tests; `02a_kernel_backward` runs this script as a test.
 
 Static counts, not timings: two versions of a kernel that differ here differ in work per program, but only a GPU
-run says by how much it matters. The shape is B=32, H=8, N=1024, D=64, W=64, bf16, integer offsets; q, k, v and dO
-contiguous, the output and the gradients heads-interleaved (as the launchers allocate them); the local Triton may
-be newer than the GPU machine's."""
+run says by how much it matters. The shape is B=32, H=8, N=1024, D=64, W=64, bf16; q, k, v and dO contiguous, the
+output and the gradients heads-interleaved (as the launchers allocate them); the local Triton may be newer than
+the GPU machine's."""
 import os, re, subprocess, sys, tempfile
 
 import triton
@@ -27,18 +32,18 @@ TENSORS = dict(q="contiguous", k="contiguous", v="contiguous", do="contiguous",
                o="interleaved", dq="interleaved", dk="interleaved", dv="interleaved")
 
 
-def argument_values():
-    "A value (or a pointer type) for every runtime argument any of the kernels takes."
+def argument_values(real: bool):
+    "A value (or a pointer type) for every runtime argument any of the kernels takes; `real`: a float offsets table."
     values = {n: "*bf16" for n in ("Q", "K", "V", "O", "DO", "DQ", "DK", "DV")}
     values.update({n: "*fp32" for n in ("DQ_PART", "DK_PART", "DV_PART", "LSE", "DELTA", "P_ROWS", "DS_ROWS", "DOFFS")})
-    values.update(OFFS="*i32", sm_scale=0.125, N=N, H=H, GROUP=1, S=6, STRIDE_OFFS=0, REACH=0)
+    values.update(OFFS="*fp32" if real else "*i32", sm_scale=0.125, N=N, H=H, GROUP=1, S=6, STRIDE_OFFS=0, REACH=0)
     for t, layout in TENSORS.items(): values.update({f"stride_{t}{s}": v for s, v in zip("bhn", LAYOUTS[layout])})
     return values
 
 
 def compile_for_hopper(fn, constants: dict, warps: int, stages: int):
     "Compile a jit function with Triton's launch-time specialization (pointers and multiples of 16 marked divisible)."
-    values, signature, attrs = argument_values(), {}, {}
+    values, signature, attrs = argument_values(constants["IS_REAL"]), {}, {}
     constants = dict(constants, **{p.name: values[p.name] for p in fn.params if p.is_constexpr and p.name in values})
     for i, name in enumerate(fn.arg_names):
         if name in constants: signature[name] = "constexpr"; continue
@@ -65,11 +70,25 @@ def stats(compiled) -> dict:
     return out
 
 
+def kernel_cases():
+    "(label, kernel, constants, warps, stages) of every launch the launchers make at this shape, default tiles."
+    from fibonacci_attention.kernel_backward import BOTH_PARTS, SPARSE_PART, WINDOW_PART
+    kernels = (("fwd", kernel._attn_fwd, (None,)),
+               ("dq", kernel_backward._attn_bwd_dq, (BOTH_PARTS, WINDOW_PART, SPARSE_PART)),
+               ("dkdv", kernel_backward._attn_bwd_dkdv, (BOTH_PARTS, WINDOW_PART, SPARSE_PART)))
+    for real in (False, True):
+        base = dict(WINDOW=64, IS_REAL=real, FILTERED=real, HEAD_DIM=D, BLOCK_D=D, S_BLOCK=16, DOT_FP32=False)
+        for name, fn, parts in kernels:
+            for part in parts:
+                tiles = name + ("", "_window", "_sparse")[part] if part is not None else name
+                block_m, block_n, warps, sparse_stages, stages = DEFAULT_TILES[64][tiles]
+                constants = dict(base, BLOCK_M=block_m, BLOCK_N=block_n, SPARSE_STAGES=sparse_stages)
+                if part is None: constants["KV_EVICT"] = "" if real else "evict_last"  # as `attention_forward` passes it
+                else: constants["PART"] = part
+                yield f"{tiles} {'real' if real else 'int'}", fn, constants, warps, stages
+
+
 if __name__ == "__main__":
-    base = dict(WINDOW=64, IS_REAL=False, FILTERED=False, HEAD_DIM=D, BLOCK_D=D, S_BLOCK=16, DOT_FP32=False)
-    for name, fn, part in (("fwd", kernel._attn_fwd, None), ("dq", kernel_backward._attn_bwd_dq, 0),
-                           ("dkdv", kernel_backward._attn_bwd_dkdv, 0)):
-        block_m, block_n, warps, sparse_stages, stages = DEFAULT_TILES[64][name]
-        constants = dict(base, BLOCK_M=block_m, BLOCK_N=block_n, SPARSE_STAGES=sparse_stages)
-        if part is not None: constants["PART"] = part  # the backward kernels: both parts in one launch
-        print(f"{name:5s}", "  ".join(f"{k} {v}" for k, v in stats(compile_for_hopper(fn, constants, warps, stages)).items()))
+    print(f"triton {triton.__version__}, sm_90")
+    for label, fn, constants, warps, stages in kernel_cases():
+        print(f"{label:18s}", "  ".join(f"{k} {v}" for k, v in stats(compile_for_hopper(fn, constants, warps, stages)).items()))

@@ -10,6 +10,9 @@
 - candidates: the default tiles against their nearest rivals, two passes against one launch, at every shape;
 - launch: host µs of one eager forward + backward and of its parts at a tiny shape, and the CPU-side profile of the
   eager call at B=32, N=1024 (allocations, launches, synchronizations);
+- sweep: each kernel's default tiles against rivals, one kernel at a time, at 131072, 1024, 512 and 4096 (`perf_sweep.csv`);
+- split: dQ and dK/dV as one launch and as two passes at lengths 2K-128K (`perf_split.csv`);
+- threads: the eager backward's host time on the engine's worker thread and on the calling thread, profiled inside;
 - engine: the eager training step with the backward on the autograd engine's worker thread and on the calling thread;
 - model: GPU time per kernel of one compiled training step of the `small` model (ctx 512 x 64) for dense, fib-fixed
   and fib-learned, grouped (our kernels, SDPA, matmuls, Inductor's fused kernels, copies, other), and the step's wall
@@ -263,8 +266,104 @@ def engine():
         log(f"engine {kind}: eager step, backward on the worker thread {walls['worker']:.2f} ms, on the calling thread {walls['calling']:.2f} ms")
 
 
+# -- sweep: each kernel's tiles against rivals, per kernel, at the shapes where targets are missed ----------------
+SWEEP_SHAPES = [(1, 8, 131072, 64), (32, 8, 1024, 64), (64, 4, 512, 32), (8, 4, 4096, 32)]
+SWEEP = {  # kernel (a `block_config` key): its rivals, (BLOCK_M, BLOCK_N, num_warps, SPARSE_STAGES, num_stages)
+    "fwd": [(64, 32, 4, 2, 3), (64, 64, 4, 1, 3), (64, 32, 8, 1, 3), (128, 32, 8, 1, 3), (32, 32, 2, 1, 3), (64, 16, 4, 1, 3)],
+    "dq": [(64, 64, 8, 1, 1), (32, 64, 4, 1, 1), (32, 32, 2, 1, 1), (64, 32, 4, 1, 2), (64, 64, 4, 2, 1), (64, 64, 8, 2, 1)],
+    "dkdv": [(32, 64, 4, 1, 1), (32, 64, 2, 2, 1), (64, 64, 8, 2, 1), (16, 64, 2, 2, 1), (32, 32, 4, 2, 1), (32, 64, 8, 2, 1)],
+    "dq_sparse": [(64, 32, 4, 1, 1), (64, 32, 4, 2, 1), (32, 32, 2, 2, 1), (128, 32, 8, 2, 1), (32, 32, 4, 1, 1), (64, 32, 8, 2, 1)],
+    "dkdv_sparse": [(64, 32, 4, 1, 1), (32, 32, 4, 2, 1), (64, 32, 8, 2, 1), (128, 32, 8, 2, 1), (32, 32, 2, 2, 1), (64, 32, 2, 2, 1)],
+}
+
+def sweep():
+    "GPU time of each kernel with its default tiles and with each rival in `SWEEP` (one kernel changed at a time)."
+    from fibonacci_attention.kernel_common import DEFAULT_TILES
+    rows = []
+    for shape in SWEEP_SHAPES:
+        for real in (False, True):
+            if left() < 40: log("sweep: out of time"); return rows
+            q, k, v, do, pattern = case(*shape, real)
+            q, k, v, table = q.detach(), k.detach(), v.detach(), pattern.sparse.detach()
+            args = (table, pattern.window, pattern.reach, 0.125)
+            o, lse = attention_forward(q, k, v, *args)
+            for kernel, rivals in SWEEP.items():
+                split = kernel.endswith("_sparse")
+                measured = "fwd" if kernel == "fwd" else kernel.split("_")[0]
+                for tiles in [None] + rivals:
+                    over = tiles and {kernel: tiles}
+                    if kernel == "fwd": fn = lambda: attention_forward(q, k, v, *args, tiles=over)
+                    else: fn = lambda: attention_backward(do, q, k, v, o, lse, *args, tiles=over, split=split)
+                    try: ms = kernel_times(fn, 10)[measured]
+                    except Exception as e: log(f"  {kernel} {tiles}: {type(e).__name__}: {str(e)[:120]}"); continue
+                    rows.append(dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real, kernel=kernel,
+                                     tiles=str(tiles or DEFAULT_TILES[64][kernel]), default=tiles is None, gpu_ms=ms,
+                                     device=torch.cuda.get_device_name()))
+                best = min((r for r in rows if r["kernel"] == kernel and r["n"] == shape[2] and r["real"] == real), key=lambda r: r["gpu_ms"])
+                base = next(r for r in rows if r["kernel"] == kernel and r["n"] == shape[2] and r["real"] == real and r["default"])
+                log(f"sweep {shape} real={real} {kernel}: default {base['gpu_ms']:.4f}  best {best['tiles']} {best['gpu_ms']:.4f}")
+            write_csv(rows, OUT / "perf_sweep.csv")
+    return rows
+
+
+# -- threads: the eager backward on the autograd engine's worker thread against the calling thread -----------------
+def threads():
+    "Host µs of the backward's own work on the main thread, on a Python thread, and inside the engine on each thread."
+    import threading
+    import fibonacci_attention.attention as attention
+    q, k, v, do, pattern = case(1, 8, 128, 64, False)
+    qd, kd, vd = q.detach(), k.detach(), v.detach()
+    args = (pattern.sparse, pattern.window, pattern.reach, 0.125)
+    o, lse = attention_forward(qd, kd, vd, *args)
+    bwd = lambda: attention_backward(do, qd, kd, vd, o, lse, *args)
+    other = {}
+    worker = threading.Thread(target=lambda: other.setdefault("us", host_us(bwd)))
+    worker.start(); worker.join()
+    log(f"threads: attention_backward on the main thread {host_us(bwd):.1f} µs, on a Python thread {other['us']:.1f} µs")
+    inner, spent, prof = attention._backward_grads, [], cProfile.Profile()
+    def timed(*a):
+        prof.enable(); t0 = time.perf_counter()
+        try: return inner(*a)
+        finally: spent.append(time.perf_counter() - t0); prof.disable()
+    attention._backward_grads = timed
+    step = fwd_bwd(lambda: sparse_attention(q, k, v, pattern), (q, k, v), do)
+    try:
+        for where in ("worker", "calling"):
+            spent.clear(); prof = cProfile.Profile()
+            if where == "worker": total = host_us(step)
+            else:
+                with calling_thread_backward(): total = host_us(step)
+            text = io.StringIO(); pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(12)
+            log(f"threads, {where} thread: fwd+bwd {total:.1f} µs, inside _backward_grads {1e6 * sum(spent) / len(spent):.1f} µs\n"
+                + text.getvalue())
+    finally: attention._backward_grads = inner
+
+
+# -- split: each backward kernel as one launch and as two passes, at the lengths between the sweep's ---------------
+SPLIT_SHAPES = [(8, 4, 2048, 32), (8, 4, 4096, 32), (2, 4, 16384, 32), (1, 4, 32768, 32), (1, 8, 131072, 64)]
+
+def split():
+    "GPU time of dQ and dK/dV, one launch against two passes (default tiles), integer and real tables."
+    rows = []
+    for shape in SPLIT_SHAPES:
+        for real in (False, True):
+            if left() < 30: log("split: out of time"); return rows
+            q, k, v, do, pattern = case(*shape, real)
+            q, k, v, table = q.detach(), k.detach(), v.detach(), pattern.sparse.detach()
+            args = (table, pattern.window, pattern.reach, 0.125)
+            o, lse = attention_forward(q, k, v, *args)
+            t = {two: kernel_times(lambda: attention_backward(do, q, k, v, o, lse, *args, split=two), 10) for two in (False, True)}
+            rows.append(dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real,
+                             dq_one=t[False]["dq"], dq_two=t[True]["dq"], dkdv_one=t[False]["dkdv"], dkdv_two=t[True]["dkdv"],
+                             device=torch.cuda.get_device_name()))
+            log("split " + "  ".join(f"{key} {val:.4f}" if isinstance(val, float) else f"{key} {val}" for key, val in rows[-1].items()))
+            write_csv(rows, OUT / "perf_split.csv")
+    return rows
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     log(f"{torch.cuda.get_device_name()} torch {torch.__version__}; steps {sys.argv[1:]}")
-    for step in sys.argv[1:]: {"host": host, "times": times, "candidates": candidates, "model": model, "launch": launch, "engine": engine}[step]()
+    for step in sys.argv[1:]: {"host": host, "times": times, "candidates": candidates, "model": model, "launch": launch, "engine": engine, "sweep": sweep,
+     "threads": threads, "split": split}[step]()
     log("end")

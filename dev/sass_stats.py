@@ -22,7 +22,7 @@ from triton.compiler import ASTSource
 
 sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from fibonacci_attention import kernel, kernel_backward  # noqa: E402
-from fibonacci_attention.kernel_common import DEFAULT_TILES, RUNTIME_ARGS  # noqa: E402
+from fibonacci_attention.kernel_common import RUNTIME_ARGS, default_tiles  # noqa: E402
 
 B, H, N, D = 32, 8, 1024, 64
 TARGET = GPUTarget("cuda", 90, 32)
@@ -81,7 +81,7 @@ def kernel_cases():
         for name, fn, parts in kernels:
             for part in parts:
                 tiles = name + ("", "_window", "_sparse")[part] if part is not None else name
-                block_m, block_n, warps, sparse_stages, stages = DEFAULT_TILES[64][tiles]
+                block_m, block_n, warps, sparse_stages, stages = default_tiles(tiles, D, real)
                 constants = dict(base, BLOCK_M=block_m, BLOCK_N=block_n, SPARSE_STAGES=sparse_stages)
                 if part is None: constants["KV_EVICT"] = "" if real else "evict_last"  # as `attention_forward` passes it
                 else: constants["PART"] = part

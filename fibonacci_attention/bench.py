@@ -126,6 +126,8 @@ def check_grid(ns=(1, 97, 1025, 4096), head_dims=(32, 64, 128), dtypes=(torch.fl
     for parts, real in (("window", False), ("sparse", False), ("sparse", True)):  # the backward's one-launch path
         rows.append(check_case(1, 8, 2, 1025, 64, torch.bfloat16, real, seed=len(rows), device=device, parts=parts))
         log(_format_check(rows[-1]))
+    rows.append(check_case(1, 8, 2, 8192, 64, torch.bfloat16, True, seed=len(rows), device=device))  # dK/dV's two passes
+    log(_format_check(rows[-1]))
     return rows
 
 def _format_check(row):

@@ -102,7 +102,8 @@ def kernel_constants(q, k, sparse, window:int, reach:int) -> dict:
 
 def launch_meta(consts:dict, kernel:str, tiles:dict | None = None) -> dict:
     "Compile-time constants and launch options of one kernel (tile sizes from `block_config`)."
-    block_m, block_n, warps, sparse_stages, stages = block_config(kernel, consts["meta"]["BLOCK_D"], tiles)
+    block_m, block_n, warps, sparse_stages, stages = block_config(kernel, consts["meta"]["BLOCK_D"], tiles,
+                                                                  consts["meta"]["IS_REAL"])
     return dict(consts["meta"], BLOCK_M=block_m, BLOCK_N=block_n, SPARSE_STAGES=sparse_stages, num_warps=warps,
                 num_stages=stages)
 

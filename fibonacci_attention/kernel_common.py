@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['TRITON_HINT', 'LOG2E', 'RUNTIME_ARGS', 'DEFAULT_TILES', 'interpreting', 'triton_available', 'require_triton',
-           'block_config', 'ceil_div', 'next_power_of_2', 'heads_interleaved', 'kernel_layout', 'row_strides',
-           'tile_size']
+           'block_config', 'default_tiles', 'ceil_div', 'next_power_of_2', 'heads_interleaved', 'kernel_layout',
+           'row_strides', 'tile_size']
 
 # %% ../nbs/01a_kernel_common.ipynb #e9288415
 import os
@@ -138,10 +138,10 @@ def _running_max(m_i, s_max):
     return m_new, m_safe, tl.math.exp2(m_i - m_safe)
 
 # %% ../nbs/01a_kernel_common.ipynb #6004f09b
-DEFAULT_TILES = {  # BLOCK_D <= 64, then larger head dims
+DEFAULT_TILES = {  # BLOCK_D <= 64, then larger head dims; a "_real" entry is for real (learned) tables
     64: {"fwd": (64, 32, 4, 1, 3), "dq": (64, 64, 4, 1, 1), "dkdv": (32, 64, 4, 2, 1),
-         "dq_window": (64, 32, 4, 1, 1), "dq_sparse": (32, 32, 4, 2, 1),
-         "dkdv_window": (64, 64, 4, 1, 1), "dkdv_sparse": (64, 32, 4, 2, 1)},
+         "dq_window": (64, 32, 4, 1, 1), "dq_sparse": (32, 32, 4, 1, 1), "dq_sparse_real": (32, 32, 4, 2, 1),
+         "dkdv_window": (64, 64, 4, 1, 1), "dkdv_sparse": (64, 32, 4, 2, 1), "dkdv_sparse_real": (64, 32, 4, 1, 1)},
     128: {"fwd": (64, 32, 4, 1, 3), "dq": (64, 32, 4, 1, 3), "dkdv": (64, 32, 4, 2, 3),
           "dq_window": (64, 32, 4, 1, 3), "dq_sparse": (64, 32, 4, 2, 3),
           "dkdv_window": (64, 32, 4, 1, 3), "dkdv_sparse": (64, 32, 4, 2, 3)},
@@ -150,11 +150,17 @@ DEFAULT_TILES = {  # BLOCK_D <= 64, then larger head dims
 def block_config(kernel: str,  # "fwd", "dq", "dkdv", or a backward pass: "dq_window", "dkdv_sparse", ...
                  head_dim_padded: int,  # BLOCK_D
                  tiles: dict | None = None,  # {kernel: (BLOCK_M, BLOCK_N, num_warps, SPARSE_STAGES, num_stages)} overrides
+                 real: bool = False,  # a real table: its own defaults where the sweep found them different
                 ) -> tuple:
     "(BLOCK_M, BLOCK_N, num_warps, SPARSE_STAGES, num_stages) of a kernel: `tiles`, else tiny under the interpreter, else the sweep's."
     if tiles and kernel in tiles: return tuple(tiles[kernel])
     if interpreting(): return (16, 16, 1, 1, 1)
-    return DEFAULT_TILES[64 if head_dim_padded <= 64 else 128][kernel]
+    return default_tiles(kernel, head_dim_padded, real)
+
+def default_tiles(kernel:str, head_dim_padded:int, real:bool = False) -> tuple:
+    "A kernel's entry in `DEFAULT_TILES`: the `_real` one for a real table where there is one."
+    defaults = DEFAULT_TILES[64 if head_dim_padded <= 64 else 128]
+    return defaults.get(kernel + "_real", defaults[kernel]) if real else defaults[kernel]
 
 def ceil_div(a:int, b:int) -> int:
     "ceil(a / b) for ints, in plain Python: `triton.cdiv` is a jit function, ~10 µs a call from the host."

@@ -308,9 +308,10 @@ def sweep():
 
 # -- threads: the eager backward on the autograd engine's worker thread against the calling thread -----------------
 def threads():
-    "Host µs of the backward's own work on the main thread, on a Python thread, and inside the engine on each thread."
+    "Host µs of an eager fwd+bwd on the engine's worker thread and on the calling thread, with the backward's work cut down."
     import threading
     import fibonacci_attention.attention as attention
+    import fibonacci_attention.kernel_backward as kb
     q, k, v, do, pattern = case(1, 8, 128, 64, False)
     qd, kd, vd = q.detach(), k.detach(), v.detach()
     args = (pattern.sparse, pattern.window, pattern.reach, 0.125)
@@ -320,23 +321,20 @@ def threads():
     worker = threading.Thread(target=lambda: other.setdefault("us", host_us(bwd)))
     worker.start(); worker.join()
     log(f"threads: attention_backward on the main thread {host_us(bwd):.1f} µs, on a Python thread {other['us']:.1f} µs")
-    inner, spent, prof = attention._backward_grads, [], cProfile.Profile()
-    def timed(*a):
-        prof.enable(); t0 = time.perf_counter()
-        try: return inner(*a)
-        finally: spent.append(time.perf_counter() - t0); prof.disable()
-    attention._backward_grads = timed
+    full, grads = attention._backward_grads, (torch.zeros_like(qd), torch.zeros_like(kd), torch.zeros_like(vd), None)
+    class NoLaunch:
+        def __getitem__(self, grid): return lambda *a, **kw: None
+    kernels = kb._attn_bwd_dq, kb._attn_bwd_dkdv
+    variants = {"full backward": (full, False), "no launches": (full, True), "returns zeros": (lambda *a: grads, False)}
     step = fwd_bwd(lambda: sparse_attention(q, k, v, pattern), (q, k, v), do)
     try:
-        for where in ("worker", "calling"):
-            spent.clear(); prof = cProfile.Profile()
-            if where == "worker": total = host_us(step)
-            else:
-                with calling_thread_backward(): total = host_us(step)
-            text = io.StringIO(); pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(12)
-            log(f"threads, {where} thread: fwd+bwd {total:.1f} µs, inside _backward_grads {1e6 * sum(spent) / len(spent):.1f} µs\n"
-                + text.getvalue())
-    finally: attention._backward_grads = inner
+        for name, (fn, stub) in variants.items():
+            attention._backward_grads = fn
+            kb._attn_bwd_dq, kb._attn_bwd_dkdv = (NoLaunch(), NoLaunch()) if stub else kernels
+            worker_us = host_us(step)
+            with calling_thread_backward(): calling_us = host_us(step)
+            log(f"threads, {name}: fwd+bwd worker thread {worker_us:.1f} µs, calling thread {calling_us:.1f} µs")
+    finally: attention._backward_grads, (kb._attn_bwd_dq, kb._attn_bwd_dkdv) = full, kernels
 
 
 # -- split: each backward kernel as one launch and as two passes, at the lengths between the sweep's ---------------

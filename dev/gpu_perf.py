@@ -12,6 +12,7 @@
   eager call at B=32, N=1024 (allocations, launches, synchronizations);
 - sweep: each kernel's default tiles against rivals, one kernel at a time, at 131072, 1024, 512 and 4096 (`perf_sweep.csv`);
 - split: dQ and dK/dV as one launch and as two passes at lengths 2K-128K (`perf_split.csv`);
+- maxnreg: every kernel with a register cap of 168 or 128 per thread against none (`perf_maxnreg.csv`);
 - threads: the eager backward's host time on the engine's worker thread and on the calling thread, profiled inside;
 - engine: the eager training step with the backward on the autograd engine's worker thread and on the calling thread;
 - model: GPU time per kernel of one compiled training step of the `small` model (ctx 512 x 64) for dense, fib-fixed
@@ -359,9 +360,39 @@ def split():
     return rows
 
 
+# -- maxnreg: a register cap per thread (more programs per SM) against the compiler's own choice ------------------
+def maxnreg():
+    "GPU time of each kernel, default tiles and split, with `maxnreg` None (the compiler's), 168 or 128 on every launch."
+    import fibonacci_attention.kernel as kernel_module
+    import fibonacci_attention.kernel_backward as backward_module
+    original, rows = kernel_module.launch_meta, []
+    def capped(reg):
+        def launch_meta(consts, name, tiles=None):
+            meta = original(consts, name, tiles)
+            return dict(meta, maxnreg=reg) if reg else meta
+        return launch_meta
+    try:
+        for shape in SWEEP_SHAPES:
+            for real in (False, True):
+                if left() < 30: log("maxnreg: out of time"); return rows
+                q, k, v, do, pattern = case(*shape, real)
+                leaves = (q, k, v) + ((pattern.sparse,) if real else ())
+                step = fwd_bwd(lambda: sparse_attention(q, k, v, pattern), leaves, do)
+                for reg in (None, 168, 128):
+                    kernel_module.launch_meta = backward_module.launch_meta = capped(reg)
+                    t = kernel_times(step, 10)
+                    rows.append(dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real, maxnreg=reg or 0,
+                                     **{f"{name}_gpu": ms for name, ms in t.items()}, device=torch.cuda.get_device_name()))
+                    log("maxnreg " + "  ".join(f"{key} {val:.4f}" if isinstance(val, float) else f"{key} {val}" for key, val in rows[-1].items()))
+                write_csv(rows, OUT / "perf_maxnreg.csv")
+    finally: kernel_module.launch_meta = backward_module.launch_meta = original
+    return rows
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     log(f"{torch.cuda.get_device_name()} torch {torch.__version__}; steps {sys.argv[1:]}")
     for step in sys.argv[1:]: {"host": host, "times": times, "candidates": candidates, "model": model, "launch": launch, "engine": engine, "sweep": sweep,
-     "threads": threads, "split": split}[step]()
+     "threads": threads, "split": split,
+     "maxnreg": maxnreg}[step]()
     log("end")

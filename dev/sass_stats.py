@@ -41,7 +41,7 @@ def argument_values(real: bool):
     return values
 
 
-def compile_for_hopper(fn, constants: dict, warps: int, stages: int):
+def compile_for_hopper(fn, constants: dict, options: dict):
     "Compile a jit function with Triton's launch-time specialization (pointers and multiples of 16 marked divisible)."
     values, signature, attrs = argument_values(constants["IS_REAL"]), {}, {}
     constants = dict(constants, **{p.name: values[p.name] for p in fn.params if p.is_constexpr and p.name in values})
@@ -52,7 +52,7 @@ def compile_for_hopper(fn, constants: dict, warps: int, stages: int):
         if isinstance(value, str) or (isinstance(value, int) and name not in RUNTIME_ARGS and value % 16 == 0):
             attrs[(i,)] = [["tt.divisibility", 16]]
     source = ASTSource(fn, signature, constexprs={(fn.arg_names.index(k),): v for k, v in constants.items()}, attrs=attrs)
-    return triton.compile(source, target=TARGET, options=dict(num_warps=warps, num_stages=stages))
+    return triton.compile(source, target=TARGET, options=options)
 
 
 def stats(compiled) -> dict:
@@ -71,7 +71,7 @@ def stats(compiled) -> dict:
 
 
 def kernel_cases():
-    "(label, kernel, constants, warps, stages) of every launch the launchers make at this shape, default tiles."
+    "(label, kernel, constants, launch options) of every launch the launchers make at this shape, default tiles."
     from fibonacci_attention.kernel_backward import BOTH_PARTS, SPARSE_PART, WINDOW_PART
     kernels = (("fwd", kernel._attn_fwd, (None,)),
                ("dq", kernel_backward._attn_bwd_dq, (BOTH_PARTS, WINDOW_PART, SPARSE_PART)),
@@ -81,14 +81,15 @@ def kernel_cases():
         for name, fn, parts in kernels:
             for part in parts:
                 tiles = name + ("", "_window", "_sparse")[part] if part is not None else name
-                block_m, block_n, warps, sparse_stages, stages = default_tiles(tiles, D, real)
+                block_m, block_n, warps, sparse_stages, stages, max_registers = default_tiles(tiles, D, real)
                 constants = dict(base, BLOCK_M=block_m, BLOCK_N=block_n, SPARSE_STAGES=sparse_stages)
                 if part is None: constants["KV_EVICT"] = "" if real else "evict_last"  # as `attention_forward` passes it
                 else: constants["PART"] = part
-                yield f"{tiles} {'real' if real else 'int'}", fn, constants, warps, stages
+                options = dict(num_warps=warps, num_stages=stages, **({"maxnreg": max_registers} if max_registers else {}))
+                yield f"{tiles} {'real' if real else 'int'}", fn, constants, options
 
 
 if __name__ == "__main__":
     print(f"triton {triton.__version__}, sm_90")
-    for label, fn, constants, warps, stages in kernel_cases():
-        print(f"{label:18s}", "  ".join(f"{k} {v}" for k, v in stats(compile_for_hopper(fn, constants, warps, stages)).items()))
+    for label, fn, constants, options in kernel_cases():
+        print(f"{label:18s}", "  ".join(f"{k} {v}" for k, v in stats(compile_for_hopper(fn, constants, options)).items()))

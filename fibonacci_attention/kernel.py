@@ -102,10 +102,12 @@ def kernel_constants(q, k, sparse, window:int, reach:int) -> dict:
 
 def launch_meta(consts:dict, kernel:str, tiles:dict | None = None) -> dict:
     "Compile-time constants and launch options of one kernel (tile sizes from `block_config`)."
-    block_m, block_n, warps, sparse_stages, stages = block_config(kernel, consts["meta"]["BLOCK_D"], tiles,
-                                                                  consts["meta"]["IS_REAL"])
-    return dict(consts["meta"], BLOCK_M=block_m, BLOCK_N=block_n, SPARSE_STAGES=sparse_stages, num_warps=warps,
+    block_m, block_n, warps, sparse_stages, stages, max_registers = block_config(kernel, consts["meta"]["BLOCK_D"], tiles,
+                                                                                 consts["meta"]["IS_REAL"])
+    meta = dict(consts["meta"], BLOCK_M=block_m, BLOCK_N=block_n, SPARSE_STAGES=sparse_stages, num_warps=warps,
                 num_stages=stages)
+    if max_registers: meta["maxnreg"] = max_registers  # a launch option, as num_warps
+    return meta
 
 def nonempty(sparse:torch.Tensor) -> torch.Tensor:
     "The sparse table, contiguous, with one unused entry if it has none (the kernel needs a valid pointer)."

@@ -188,7 +188,7 @@ def _attn_bwd_dkdv(Q, stride_qb, stride_qh, stride_qn: tl.constexpr, K, stride_k
         _store_rows(DV, stride_dvn, offs_n, key_ok, offs_d, dv, HEAD_DIM, BLOCK_D)
 
 # %% ../nbs/02a_kernel_backward.ipynb #98e8a592
-SPLIT_FROM_N = {"dq": (4096, 0), "dkdv": (None, 8192)}  # kernel: the N from which it runs as two passes, (integer, real) table; None: never
+SPLIT_FROM_N = {"dq": (2048, 0), "dkdv": (None, 16384)}  # kernel: the N from which it runs as two passes, (integer, real) table; None: never
 
 def backward_parts(consts:dict, kernel:str, n:int, split:bool | None = None) -> tuple:
     "The parts `kernel` ('dq' or 'dkdv') is launched as at length n: the window pass then the sparse pass, or one launch."

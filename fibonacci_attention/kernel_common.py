@@ -139,9 +139,9 @@ def _running_max(m_i, s_max):
 
 # %% ../nbs/01a_kernel_common.ipynb #6004f09b
 DEFAULT_TILES = {  # BLOCK_D <= 64, then larger head dims; a "_real" entry is for real (learned) tables
-    64: {"fwd": (64, 32, 4, 1, 3), "dq": (64, 64, 4, 1, 1), "dkdv": (32, 64, 4, 2, 1),
+    64: {"fwd": (64, 32, 4, 1, 3, 128), "fwd_real": (64, 32, 4, 1, 3), "dq": (64, 64, 4, 1, 1), "dkdv": (32, 64, 4, 2, 1, 128),
          "dq_window": (64, 32, 4, 1, 1), "dq_sparse": (32, 32, 4, 1, 1), "dq_sparse_real": (32, 32, 4, 2, 1),
-         "dkdv_window": (64, 64, 4, 1, 1), "dkdv_sparse": (64, 32, 4, 2, 1), "dkdv_sparse_real": (64, 32, 4, 1, 1)},
+         "dkdv_window": (64, 64, 4, 1, 1, 168), "dkdv_sparse": (64, 32, 4, 2, 1), "dkdv_sparse_real": (64, 32, 4, 1, 1)},
     128: {"fwd": (64, 32, 4, 1, 3), "dq": (64, 32, 4, 1, 3), "dkdv": (64, 32, 4, 2, 3),
           "dq_window": (64, 32, 4, 1, 3), "dq_sparse": (64, 32, 4, 2, 3),
           "dkdv_window": (64, 32, 4, 1, 3), "dkdv_sparse": (64, 32, 4, 2, 3)},
@@ -149,18 +149,23 @@ DEFAULT_TILES = {  # BLOCK_D <= 64, then larger head dims; a "_real" entry is fo
 
 def block_config(kernel: str,  # "fwd", "dq", "dkdv", or a backward pass: "dq_window", "dkdv_sparse", ...
                  head_dim_padded: int,  # BLOCK_D
-                 tiles: dict | None = None,  # {kernel: (BLOCK_M, BLOCK_N, num_warps, SPARSE_STAGES, num_stages)} overrides
+                 tiles: dict | None = None,  # {kernel: (BLOCK_M, BLOCK_N, num_warps, SPARSE_STAGES, num_stages[, maxnreg])} overrides
                  real: bool = False,  # a real table: its own defaults where the sweep found them different
                 ) -> tuple:
-    "(BLOCK_M, BLOCK_N, num_warps, SPARSE_STAGES, num_stages) of a kernel: `tiles`, else tiny under the interpreter, else the sweep's."
-    if tiles and kernel in tiles: return tuple(tiles[kernel])
-    if interpreting(): return (16, 16, 1, 1, 1)
+    "(BLOCK_M, BLOCK_N, num_warps, SPARSE_STAGES, num_stages, maxnreg or None) of a kernel: `tiles`, else tiny under the interpreter, else the sweep's."
+    if tiles and kernel in tiles: return _with_register_cap(tiles[kernel])
+    if interpreting(): return (16, 16, 1, 1, 1, None)
     return default_tiles(kernel, head_dim_padded, real)
 
 def default_tiles(kernel:str, head_dim_padded:int, real:bool = False) -> tuple:
-    "A kernel's entry in `DEFAULT_TILES`: the `_real` one for a real table where there is one."
+    "A kernel's entry in `DEFAULT_TILES` (the `_real` one for a real table where there is one), its register cap last."
     defaults = DEFAULT_TILES[64 if head_dim_padded <= 64 else 128]
-    return defaults.get(kernel + "_real", defaults[kernel]) if real else defaults[kernel]
+    return _with_register_cap(defaults.get(kernel + "_real", defaults[kernel]) if real else defaults[kernel])
+
+def _with_register_cap(config) -> tuple:
+    "A 5- or 6-entry tile configuration as six entries: no sixth means no register cap (None)."
+    if len(config) not in (5, 6): raise ValueError(f"a tile configuration has 5 or 6 entries, got {tuple(config)}")
+    return tuple(config) + (None,) * (6 - len(config))
 
 def ceil_div(a:int, b:int) -> int:
     "ceil(a / b) for ints, in plain Python: `triton.cdiv` is a jit function, ~10 µs a call from the host."

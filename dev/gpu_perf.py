@@ -338,34 +338,25 @@ def threads():
         timed = [TimedLaunches(kernel) for kernel in kernels]  # the launches themselves, on each thread
         attention._backward_grads, (kb._attn_bwd_dq, kb._attn_bwd_dkdv) = full, timed
         for where in ("worker", "calling"):
-            for t in timed: t.whole.clear(); t.launcher.clear()
+            for t in timed: t.whole.clear()
             if where == "worker": host_us(step)
             else:
                 with calling_thread_backward(): host_us(step)
             mean = lambda xs: 1e6 * sum(xs) / max(len(xs), 1)
-            log(f"threads, {where} thread: per launch " + "  ".join(f"{name} {mean(t.whole):.1f} µs (C launcher {mean(t.launcher):.1f})"
+            log(f"threads, {where} thread: per launch " + "  ".join(f"{name} {mean(t.whole):.1f} µs"
                                                                    for name, t in zip(("dq", "dkdv"), timed)))
     finally: attention._backward_grads, (kb._attn_bwd_dq, kb._attn_bwd_dkdv) = full, kernels
 
 
 class TimedLaunches:
-    "Stands for a jit kernel: launches it, timing the whole `kernel[grid](...)` call and, inside it, Triton's C launcher."
-    def __init__(self, kernel): self.kernel, self.whole, self.launcher = kernel, [], []
+    "Stands for a jit kernel: launches it, timing each whole `kernel[grid](...)` call (binder, cache look-up, launch)."
+    def __init__(self, kernel): self.kernel, self.whole = kernel, []
     def __getitem__(self, grid):
         def launch(*args, **kwargs):
             start = time.perf_counter()
-            compiled = self.kernel[grid](*args, **kwargs)
-            self.whole.append(time.perf_counter() - start)
-            if not getattr(compiled.run, "timed", False): compiled.run = self._timed(compiled.run)
-            return compiled
+            try: return self.kernel[grid](*args, **kwargs)
+            finally: self.whole.append(time.perf_counter() - start)
         return launch
-    def _timed(self, run):
-        def timed_run(*args):
-            start = time.perf_counter()
-            try: return run(*args)
-            finally: self.launcher.append(time.perf_counter() - start)
-        timed_run.timed = True
-        return timed_run
 
 
 # -- split: each backward kernel as one launch and as two passes, at the lengths between the sweep's ---------------

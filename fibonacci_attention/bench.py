@@ -27,7 +27,7 @@ from .attention import sparse_attention
 from .decode import (RingKVCache, cache_capacity, decode_attention_torch, decode_attention_triton)
 from .kernel_common import triton_available
 from .kernel import attention_forward
-from .kernel_backward import attention_backward
+from .kernel_backward import attention_backward, launcher_attention
 from .offsets import KINDS, layer_offsets
 from .reference import attention_gather, attention_reference, sparse_pattern
 from .runtime import calling_thread_backward
@@ -80,7 +80,9 @@ def case_offsets(n, window=32, real=False, per_head=None, device="cpu"):
 
 # %% ../nbs/02c_bench.ipynb #cc29cd9b
 def check_case(batch, heads, kv_heads, n, head_dim, dtype, real=False, per_head=False, window=32, seed=0,
-               device="cuda", parts="both"):  # parts: the offsets' "both" parts, or the "window" or the "sparse" part alone
+               device="cuda", parts="both",  # parts: the offsets' "both" parts, or the "window" or the "sparse" part alone
+               split=None):  # None: the op as users call it; True / False: the launchers with the backward so split
+
     "Errors of the kernel and of the gather path against float64; `ok` when kernel <= 2x gather (rules above)."
     g = torch.Generator(device="cpu").manual_seed(seed)
     make = lambda h: torch.randn(batch, h, n, head_dim, generator=g).to(device)
@@ -90,12 +92,13 @@ def check_case(batch, heads, kv_heads, n, head_dim, dtype, real=False, per_head=
     offsets = {"both": offsets, "window": offsets[..., :window], "sparse": offsets[..., window:]}[parts]
     off = lambda: offsets.clone().requires_grad_(real)
     ref = _outputs_and_grads(attention_reference, *_leaves(qkv, torch.float64), off(), do)
-    kern = _outputs_and_grads(kernel_attention, *_leaves(qkv, dtype), off(), do)
+    fn = kernel_attention if split is None else (lambda *a: launcher_attention(*a, split=split))
+    kern = _outputs_and_grads(fn, *_leaves(qkv, dtype), off(), do)
     gath = _outputs_and_grads(attention_gather, *_leaves(qkv, dtype), off(), do)
     window_size = sparse_pattern(offsets, heads).window
     names = ["out", "dq", "dk", "dv"] + (["doffsets"] if real else [])
     row = dict(batch=batch, heads=heads, kv_heads=kv_heads, n=n, head_dim=head_dim, dtype=str(dtype)[6:],
-               real=real, per_head=per_head, parts=parts, ok=True)
+               real=real, per_head=per_head, parts=parts, split=split, ok=True)
     for name, a, b, r in zip(names, kern, gath, ref):
         if name == "doffsets": a, b, r = a[..., window_size:], b[..., window_size:], r[..., window_size:]
         ek, eg = rel_error(a, r), rel_error(b, r)
@@ -126,8 +129,9 @@ def check_grid(ns=(1, 97, 1025, 4096), head_dims=(32, 64, 128), dtypes=(torch.fl
     for parts, real in (("window", False), ("sparse", False), ("sparse", True)):  # the backward's one-launch path
         rows.append(check_case(1, 8, 2, 1025, 64, torch.bfloat16, real, seed=len(rows), device=device, parts=parts))
         log(_format_check(rows[-1]))
-    rows.append(check_case(1, 8, 2, 8192, 64, torch.bfloat16, True, seed=len(rows), device=device))  # dK/dV's two passes
-    log(_format_check(rows[-1]))
+    for real in (False, True):  # both kernels in two passes, which the defaults take only at some lengths (`SPLIT_FROM_N`)
+        rows.append(check_case(1, 8, 2, 1025, 64, torch.bfloat16, real, seed=len(rows), device=device, split=True))
+        log(_format_check(rows[-1]))
     return rows
 
 def _format_check(row):
@@ -135,7 +139,8 @@ def _format_check(row):
     errs = " ".join(f"{k[:-7]} {row[k]:.1e}/{row[k[:-7] + '_gather']:.1e}" for k in row if k.endswith("_kernel"))
     if "doffsets_kernel_vs_rounded" in row: errs += f" (doffsets vs rounded inputs {row['doffsets_kernel_vs_rounded']:.1e})"
     return (f"{'ok  ' if row['ok'] else 'FAIL'} n={row['n']:5d} d={row['head_dim']:3d} {row['dtype']:8s} "
-            f"real={row['real']:d} per_head={row['per_head']:d} parts={row.get('parts', 'both')}  kernel/gather: {errs}")
+            f"real={row['real']:d} per_head={row['per_head']:d} parts={row.get('parts', 'both')}"
+            + ("" if row.get("split") is None else f" split={row['split']}") + f"  kernel/gather: {errs}")
 
 # %% ../nbs/02c_bench.ipynb #5a245dfe
 def flex_for(offsets, n, device="cuda"):

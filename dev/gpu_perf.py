@@ -56,6 +56,18 @@ def fwd_bwd(fn, leaves, do):
     return lambda: torch.autograd.grad(fn(), leaves, do)
 
 
+def launcher_case(shape, real):
+    "`case`'s inputs detached, the launchers' table arguments (table, window, reach, scale), and the forward's o, lse."
+    q, k, v, do, pattern = case(*shape, real)
+    q, k, v = q.detach(), k.detach(), v.detach()
+    args = (pattern.sparse.detach(), pattern.window, pattern.reach, 0.125)
+    return (q, k, v, do, args, *attention_forward(q, k, v, *args))
+
+
+def log_row(what, row, digits=3):
+    log(what + " " + "  ".join(f"{key} {val:.{digits}f}" if isinstance(val, float) else f"{key} {val}" for key, val in row.items()))
+
+
 def calling_thread_ms(step):
     with calling_thread_backward(): return do_bench(step, return_mode="median")
 
@@ -100,7 +112,7 @@ def times():
                        sdpa_eager_calling_thread=calling_thread_ms(sdpa),
                        sdpa_graphed=graphed_ms(sdpa), device=torch.cuda.get_device_name())
             rows.append(row)
-            log("times " + "  ".join(f"{key} {val:.3f}" if isinstance(val, float) else f"{key} {val}" for key, val in row.items()))
+            log_row("times", row)
             write_csv(rows, OUT / "perf_times.csv")
     return rows
 
@@ -120,16 +132,12 @@ def candidates():
     for shape in SHAPES:
         for real in (False, True):
             if left() < 30: log("candidates: out of time"); return rows
-            q, k, v, do, pattern = case(*shape, real)
-            q, k, v, table = q.detach(), k.detach(), v.detach(), pattern.sparse.detach()
-            fwd_args = (q, k, v, table, pattern.window, pattern.reach, 0.125)
-            o, lse = attention_forward(*fwd_args)
+            q, k, v, do, args, o, lse = launcher_case(shape, real)
             timed = {}
             for c in FWD_CANDIDATES:
-                timed[f"fwd {c or 'default'}"] = sum(cuda_kernel_ms(lambda: attention_forward(*fwd_args, tiles=c and {"fwd": c}), 10).values())
+                timed[f"fwd {c or 'default'}"] = sum(cuda_kernel_ms(lambda: attention_forward(q, k, v, *args, tiles=c and {"fwd": c}), 10).values())
             for name, (split, tiles) in BWD_CANDIDATES.items():
-                timed[name] = sum(cuda_kernel_ms(lambda: attention_backward(do, q, k, v, o, lse, table, pattern.window,
-                                                                             pattern.reach, 0.125, tiles=tiles, split=split), 10).values())
+                timed[name] = sum(cuda_kernel_ms(lambda: attention_backward(do, q, k, v, o, lse, *args, tiles=tiles, split=split), 10).values())
             rows += [dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real, candidate=name, gpu_ms=ms,
                           device=torch.cuda.get_device_name()) for name, ms in timed.items()]
             log(f"candidates {shape} real={real}: " + "  ".join(f"{name}: {ms:.3f}" for name, ms in timed.items()))
@@ -279,15 +287,12 @@ SWEEP = {  # kernel (a `block_config` key): its rivals, (BLOCK_M, BLOCK_N, num_w
 
 def sweep():
     "GPU time of each kernel with its default tiles and with each rival in `SWEEP` (one kernel changed at a time)."
-    from fibonacci_attention.kernel_common import DEFAULT_TILES
+    from fibonacci_attention.kernel_common import default_tiles
     rows = []
     for shape in SWEEP_SHAPES:
         for real in (False, True):
             if left() < 40: log("sweep: out of time"); return rows
-            q, k, v, do, pattern = case(*shape, real)
-            q, k, v, table = q.detach(), k.detach(), v.detach(), pattern.sparse.detach()
-            args = (table, pattern.window, pattern.reach, 0.125)
-            o, lse = attention_forward(q, k, v, *args)
+            q, k, v, do, args, o, lse = launcher_case(shape, real)
             for kernel, rivals in SWEEP.items():
                 split = kernel.endswith("_sparse")
                 measured = "fwd" if kernel == "fwd" else kernel.split("_")[0]
@@ -298,7 +303,7 @@ def sweep():
                     try: ms = kernel_times(fn, 10)[measured]
                     except Exception as e: log(f"  {kernel} {tiles}: {type(e).__name__}: {str(e)[:120]}"); continue
                     rows.append(dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real, kernel=kernel,
-                                     tiles=str(tiles or DEFAULT_TILES[64][kernel]), default=tiles is None, gpu_ms=ms,
+                                     tiles=str(tiles or default_tiles(kernel, 64, real)), default=tiles is None, gpu_ms=ms,
                                      device=torch.cuda.get_device_name()))
                 best = min((r for r in rows if r["kernel"] == kernel and r["n"] == shape[2] and r["real"] == real), key=lambda r: r["gpu_ms"])
                 base = next(r for r in rows if r["kernel"] == kernel and r["n"] == shape[2] and r["real"] == real and r["default"])
@@ -368,15 +373,12 @@ def split():
     for shape in SPLIT_SHAPES:
         for real in (False, True):
             if left() < 30: log("split: out of time"); return rows
-            q, k, v, do, pattern = case(*shape, real)
-            q, k, v, table = q.detach(), k.detach(), v.detach(), pattern.sparse.detach()
-            args = (table, pattern.window, pattern.reach, 0.125)
-            o, lse = attention_forward(q, k, v, *args)
+            q, k, v, do, args, o, lse = launcher_case(shape, real)
             t = {two: kernel_times(lambda: attention_backward(do, q, k, v, o, lse, *args, split=two), 10) for two in (False, True)}
             rows.append(dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real,
                              dq_one=t[False]["dq"], dq_two=t[True]["dq"], dkdv_one=t[False]["dkdv"], dkdv_two=t[True]["dkdv"],
                              device=torch.cuda.get_device_name()))
-            log("split " + "  ".join(f"{key} {val:.4f}" if isinstance(val, float) else f"{key} {val}" for key, val in rows[-1].items()))
+            log_row("split", rows[-1], 4)
             write_csv(rows, OUT / "perf_split.csv")
     return rows
 
@@ -404,7 +406,7 @@ def maxnreg():
                     t = kernel_times(step, 10)
                     rows.append(dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real, maxnreg=reg or 0,
                                      **{f"{name}_gpu": ms for name, ms in t.items()}, device=torch.cuda.get_device_name()))
-                    log("maxnreg " + "  ".join(f"{key} {val:.4f}" if isinstance(val, float) else f"{key} {val}" for key, val in rows[-1].items()))
+                    log_row("maxnreg", rows[-1], 4)
                 write_csv(rows, OUT / "perf_maxnreg.csv")
     finally: kernel_module.launch_meta = backward_module.launch_meta = original
     return rows

@@ -82,7 +82,6 @@ def case_offsets(n, window=32, real=False, per_head=None, device="cpu"):
 def check_case(batch, heads, kv_heads, n, head_dim, dtype, real=False, per_head=False, window=32, seed=0,
                device="cuda", parts="both",  # parts: the offsets' "both" parts, or the "window" or the "sparse" part alone
                split=None):  # None: the op as users call it; True / False: the launchers with the backward so split
-
     "Errors of the kernel and of the gather path against float64; `ok` when kernel <= 2x gather (rules above)."
     g = torch.Generator(device="cpu").manual_seed(seed)
     make = lambda h: torch.randn(batch, h, n, head_dim, generator=g).to(device)

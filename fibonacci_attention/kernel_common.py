@@ -139,9 +139,10 @@ def _running_max(m_i, s_max):
 
 # %% ../nbs/01a_kernel_common.ipynb #6004f09b
 DEFAULT_TILES = {  # BLOCK_D <= 64, then larger head dims; a "_real" entry is for real (learned) tables
-    64: {"fwd": (64, 32, 4, 1, 3, 128), "fwd_real": (64, 32, 4, 1, 3), "dq": (64, 64, 4, 1, 1), "dkdv": (32, 64, 4, 2, 1, 128),
-         "dq_window": (64, 32, 4, 1, 1), "dq_sparse": (32, 32, 4, 1, 1), "dq_sparse_real": (32, 32, 4, 2, 1),
-         "dkdv_window": (64, 64, 4, 1, 1, 168), "dkdv_sparse": (64, 32, 4, 2, 1), "dkdv_sparse_real": (64, 32, 4, 1, 1)},
+    64: {"fwd": (64, 32, 4, 1, 3, 128), "fwd_real": (64, 32, 4, 1, 3),
+         "dq": (64, 64, 4, 1, 1), "dq_window": (64, 32, 4, 1, 1), "dq_sparse": (32, 32, 4, 1, 1), "dq_sparse_real": (32, 32, 4, 2, 1),
+         "dkdv": (32, 64, 4, 2, 1, 128), "dkdv_window": (64, 64, 4, 1, 1, 168), "dkdv_sparse": (64, 32, 4, 2, 1),
+         "dkdv_sparse_real": (64, 32, 4, 1, 1)},
     128: {"fwd": (64, 32, 4, 1, 3), "dq": (64, 32, 4, 1, 3), "dkdv": (64, 32, 4, 2, 3),
           "dq_window": (64, 32, 4, 1, 3), "dq_sparse": (64, 32, 4, 2, 3),
           "dkdv_window": (64, 32, 4, 1, 3), "dkdv_sparse": (64, 32, 4, 2, 3)},

@@ -64,6 +64,14 @@ def launcher_case(shape, real):
     return (q, k, v, do, args, *attention_forward(q, k, v, *args))
 
 
+def launcher_cases(shapes, what, reserve=30):
+    "Each shape with an integer, then a real table: (shape, real, `launcher_case`); stops, logged, when time runs short."
+    for shape in shapes:
+        for real in (False, True):
+            if left() < reserve: log(f"{what}: out of time"); return
+            yield shape, real, launcher_case(shape, real)
+
+
 def log_row(what, row, digits=3):
     log(what + " " + "  ".join(f"{key} {val:.{digits}f}" if isinstance(val, float) else f"{key} {val}" for key, val in row.items()))
 
@@ -129,19 +137,16 @@ BWD_CANDIDATES = {"two passes": (True, None), "one launch": (False, None),
 
 def candidates():
     rows = []
-    for shape in SHAPES:
-        for real in (False, True):
-            if left() < 30: log("candidates: out of time"); return rows
-            q, k, v, do, args, o, lse = launcher_case(shape, real)
-            timed = {}
-            for c in FWD_CANDIDATES:
-                timed[f"fwd {c or 'default'}"] = sum(cuda_kernel_ms(lambda: attention_forward(q, k, v, *args, tiles=c and {"fwd": c}), 10).values())
-            for name, (split, tiles) in BWD_CANDIDATES.items():
-                timed[name] = sum(cuda_kernel_ms(lambda: attention_backward(do, q, k, v, o, lse, *args, tiles=tiles, split=split), 10).values())
-            rows += [dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real, candidate=name, gpu_ms=ms,
-                          device=torch.cuda.get_device_name()) for name, ms in timed.items()]
-            log(f"candidates {shape} real={real}: " + "  ".join(f"{name}: {ms:.3f}" for name, ms in timed.items()))
-            write_csv(rows, OUT / "perf_candidates.csv")
+    for shape, real, (q, k, v, do, args, o, lse) in launcher_cases(SHAPES, "candidates"):
+        timed = {}
+        for c in FWD_CANDIDATES:
+            timed[f"fwd {c or 'default'}"] = sum(cuda_kernel_ms(lambda: attention_forward(q, k, v, *args, tiles=c and {"fwd": c}), 10).values())
+        for name, (split, tiles) in BWD_CANDIDATES.items():
+            timed[name] = sum(cuda_kernel_ms(lambda: attention_backward(do, q, k, v, o, lse, *args, tiles=tiles, split=split), 10).values())
+        rows += [dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real, candidate=name, gpu_ms=ms,
+                      device=torch.cuda.get_device_name()) for name, ms in timed.items()]
+        log(f"candidates {shape} real={real}: " + "  ".join(f"{name}: {ms:.3f}" for name, ms in timed.items()))
+        write_csv(rows, OUT / "perf_candidates.csv")
     return rows
 
 
@@ -289,26 +294,23 @@ def sweep():
     "GPU time of each kernel with its default tiles and with each rival in `SWEEP` (one kernel changed at a time)."
     from fibonacci_attention.kernel_common import default_tiles
     rows = []
-    for shape in SWEEP_SHAPES:
-        for real in (False, True):
-            if left() < 40: log("sweep: out of time"); return rows
-            q, k, v, do, args, o, lse = launcher_case(shape, real)
-            for kernel, rivals in SWEEP.items():
-                split = kernel.endswith("_sparse")
-                measured = "fwd" if kernel == "fwd" else kernel.split("_")[0]
-                for tiles in [None] + rivals:
-                    over = tiles and {kernel: tiles}
-                    if kernel == "fwd": fn = lambda: attention_forward(q, k, v, *args, tiles=over)
-                    else: fn = lambda: attention_backward(do, q, k, v, o, lse, *args, tiles=over, split=split)
-                    try: ms = kernel_times(fn, 10)[measured]
-                    except Exception as e: log(f"  {kernel} {tiles}: {type(e).__name__}: {str(e)[:120]}"); continue
-                    rows.append(dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real, kernel=kernel,
-                                     tiles=str(tiles or default_tiles(kernel, 64, real)), default=tiles is None, gpu_ms=ms,
-                                     device=torch.cuda.get_device_name()))
-                best = min((r for r in rows if r["kernel"] == kernel and r["n"] == shape[2] and r["real"] == real), key=lambda r: r["gpu_ms"])
-                base = next(r for r in rows if r["kernel"] == kernel and r["n"] == shape[2] and r["real"] == real and r["default"])
-                log(f"sweep {shape} real={real} {kernel}: default {base['gpu_ms']:.4f}  best {best['tiles']} {best['gpu_ms']:.4f}")
-            write_csv(rows, OUT / "perf_sweep.csv")
+    for shape, real, (q, k, v, do, args, o, lse) in launcher_cases(SWEEP_SHAPES, "sweep", 40):
+        for kernel, rivals in SWEEP.items():
+            two_passes = kernel.endswith("_sparse")  # a pass's tiles are used only when the kernel is split
+            measured = "fwd" if kernel == "fwd" else kernel.split("_")[0]
+            for tiles in [None] + rivals:
+                over = tiles and {kernel: tiles}
+                if kernel == "fwd": fn = lambda: attention_forward(q, k, v, *args, tiles=over)
+                else: fn = lambda: attention_backward(do, q, k, v, o, lse, *args, tiles=over, split=two_passes)
+                try: ms = kernel_times(fn, 10)[measured]
+                except Exception as e: log(f"  {kernel} {tiles}: {type(e).__name__}: {str(e)[:120]}"); continue
+                rows.append(dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real, kernel=kernel,
+                                 tiles=str(tiles or default_tiles(kernel, 64, real)), default=tiles is None, gpu_ms=ms,
+                                 device=torch.cuda.get_device_name()))
+            best = min((r for r in rows if r["kernel"] == kernel and r["n"] == shape[2] and r["real"] == real), key=lambda r: r["gpu_ms"])
+            base = next(r for r in rows if r["kernel"] == kernel and r["n"] == shape[2] and r["real"] == real and r["default"])
+            log(f"sweep {shape} real={real} {kernel}: default {base['gpu_ms']:.4f}  best {best['tiles']} {best['gpu_ms']:.4f}")
+        write_csv(rows, OUT / "perf_sweep.csv")
     return rows
 
 
@@ -370,16 +372,13 @@ SPLIT_SHAPES = [(8, 4, 2048, 32), (8, 4, 4096, 32), (2, 4, 16384, 32), (1, 4, 32
 def split():
     "GPU time of dQ and dK/dV, one launch against two passes (default tiles), integer and real tables."
     rows = []
-    for shape in SPLIT_SHAPES:
-        for real in (False, True):
-            if left() < 30: log("split: out of time"); return rows
-            q, k, v, do, args, o, lse = launcher_case(shape, real)
-            t = {two: kernel_times(lambda: attention_backward(do, q, k, v, o, lse, *args, split=two), 10) for two in (False, True)}
-            rows.append(dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real,
-                             dq_one=t[False]["dq"], dq_two=t[True]["dq"], dkdv_one=t[False]["dkdv"], dkdv_two=t[True]["dkdv"],
-                             device=torch.cuda.get_device_name()))
-            log_row("split", rows[-1], 4)
-            write_csv(rows, OUT / "perf_split.csv")
+    for shape, real, (q, k, v, do, args, o, lse) in launcher_cases(SPLIT_SHAPES, "split"):
+        t = {two: kernel_times(lambda: attention_backward(do, q, k, v, o, lse, *args, split=two), 10) for two in (False, True)}
+        rows.append(dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real,
+                         dq_one=t[False]["dq"], dq_two=t[True]["dq"], dkdv_one=t[False]["dkdv"], dkdv_two=t[True]["dkdv"],
+                         device=torch.cuda.get_device_name()))
+        log_row("split", rows[-1], 4)
+        write_csv(rows, OUT / "perf_split.csv")
     return rows
 
 

@@ -13,7 +13,8 @@
 - sweep: each kernel's default tiles against rivals, one kernel at a time, at 131072, 1024, 512 and 4096 (`perf_sweep.csv`);
 - split: dQ and dK/dV as one launch and as two passes at lengths 2K-128K (`perf_split.csv`);
 - maxnreg: every kernel with a register cap of 168 or 128 per thread against none (`perf_maxnreg.csv`);
-- threads: the eager backward's host time on the engine's worker thread and on the calling thread, profiled inside;
+- threads: an eager fwd+bwd's host time on the engine's worker thread and on the calling thread, with the backward's
+  launches stubbed out or its work skipped, and each launch timed on either thread;
 - engine: the eager training step with the backward on the autograd engine's worker thread and on the calling thread;
 - model: GPU time per kernel of one compiled training step of the `small` model (ctx 512 x 64) for dense, fib-fixed
   and fib-learned, grouped (our kernels, SDPA, matmuls, Inductor's fused kernels, copies, other), and the step's wall
@@ -56,6 +57,13 @@ def fwd_bwd(fn, leaves, do):
     return lambda: torch.autograd.grad(fn(), leaves, do)
 
 
+def eager_case(shape, real):
+    "`case`'s q, k, v, dO and the op's eager forward + backward on them (through the table too when it is real)."
+    q, k, v, do, pattern = case(*shape, real)
+    leaves = (q, k, v) + ((pattern.sparse,) if real else ())
+    return q, k, v, do, fwd_bwd(lambda: sparse_attention(q, k, v, pattern), leaves, do)
+
+
 def launcher_case(shape, real):
     "`case`'s inputs detached, the launchers' table arguments (table, window, reach, scale), and the forward's o, lse."
     q, k, v, do, pattern = case(*shape, real)
@@ -64,12 +72,17 @@ def launcher_case(shape, real):
     return (q, k, v, do, args, *attention_forward(q, k, v, *args))
 
 
-def launcher_cases(shapes, what, reserve=30):
-    "Each shape with an integer, then a real table: (shape, real, `launcher_case`); stops, logged, when time runs short."
+def shape_cases(shapes, what, reserve=30):
+    "Each shape with an integer, then a real table: (shape, real); stops, logged, when time runs short."
     for shape in shapes:
         for real in (False, True):
             if left() < reserve: log(f"{what}: out of time"); return
-            yield shape, real, launcher_case(shape, real)
+            yield shape, real
+
+
+def launcher_cases(shapes, what, reserve=30):
+    "`shape_cases` with each case's `launcher_case`: (shape, real, (q, k, v, do, args, o, lse))."
+    for shape, real in shape_cases(shapes, what, reserve): yield shape, real, launcher_case(shape, real)
 
 
 def log_row(what, row, digits=3):
@@ -101,27 +114,22 @@ def host():
 
 def times():
     rows = []
-    for batch, heads, n, window in SHAPES:
-        for real in (False, True):
-            if left() < 30: log("times: out of time"); return rows
-            q, k, v, do, pattern = case(batch, heads, n, window, real)
-            leaves = (q, k, v) + ((pattern.sparse,) if real else ())
-            ours = fwd_bwd(lambda: sparse_attention(q, k, v, pattern), leaves, do)
-            sdpa = fwd_bwd(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), (q, k, v), do)
-            o, lse = attention_forward(q.detach(), k.detach(), v.detach(), pattern.sparse.detach(), pattern.window, pattern.reach, 0.125)
-            args = (do, q.detach(), k.detach(), v.detach(), o, lse, pattern.sparse.detach(), pattern.window, pattern.reach, 0.125)
-            t = kernel_times(ours)
-            row = dict(batch=batch, heads=heads, n=n, window=window, real=real, fwd_gpu=t["fwd"], dq_gpu=t["dq"],
-                       dkdv_gpu=t["dkdv"], bwd_gpu=t["dq"] + t["dkdv"],
-                       bwd_one_launch_gpu=sum(kernel_times(lambda: attention_backward(*args, split=False)).values()),
-                       ours_eager=do_bench(ours, return_mode="median"), ours_graphed=graphed_ms(ours),
-                       ours_eager_calling_thread=calling_thread_ms(ours),
-                       sdpa_gpu=sum(cuda_kernel_ms(sdpa).values()), sdpa_eager=do_bench(sdpa, return_mode="median"),
-                       sdpa_eager_calling_thread=calling_thread_ms(sdpa),
-                       sdpa_graphed=graphed_ms(sdpa), device=torch.cuda.get_device_name())
-            rows.append(row)
-            log_row("times", row)
-            write_csv(rows, OUT / "perf_times.csv")
+    for shape, real in shape_cases(SHAPES, "times"):
+        q, k, v, do, ours = eager_case(shape, real)
+        sdpa = fwd_bwd(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), (q, k, v), do)
+        qd, kd, vd, dod, args, o, lse = launcher_case(shape, real)
+        t = kernel_times(ours)
+        row = dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real, fwd_gpu=t["fwd"], dq_gpu=t["dq"],
+                   dkdv_gpu=t["dkdv"], bwd_gpu=t["dq"] + t["dkdv"],
+                   bwd_one_launch_gpu=sum(kernel_times(lambda: attention_backward(dod, qd, kd, vd, o, lse, *args, split=False)).values()),
+                   ours_eager=do_bench(ours, return_mode="median"), ours_graphed=graphed_ms(ours),
+                   ours_eager_calling_thread=calling_thread_ms(ours),
+                   sdpa_gpu=sum(cuda_kernel_ms(sdpa).values()), sdpa_eager=do_bench(sdpa, return_mode="median"),
+                   sdpa_eager_calling_thread=calling_thread_ms(sdpa),
+                   sdpa_graphed=graphed_ms(sdpa), device=torch.cuda.get_device_name())
+        rows.append(row)
+        log_row("times", row)
+        write_csv(rows, OUT / "perf_times.csv")
     return rows
 
 
@@ -384,29 +392,25 @@ def split():
 
 # -- maxnreg: a register cap per thread (more programs per SM) against the compiler's own choice ------------------
 def maxnreg():
-    "GPU time of each kernel, default tiles and split, with `maxnreg` None (the compiler's), 168 or 128 on every launch."
+    "GPU time of each kernel, default tiles and split, with no register cap (the compiler's choice), 168 or 128 on every launch."
     import fibonacci_attention.kernel as kernel_module
     import fibonacci_attention.kernel_backward as backward_module
     original, rows = kernel_module.launch_meta, []
     def capped(reg):
         def launch_meta(consts, name, tiles=None):
-            meta = original(consts, name, tiles)
+            meta = {key: val for key, val in original(consts, name, tiles).items() if key != "maxnreg"}  # no default cap
             return dict(meta, maxnreg=reg) if reg else meta
         return launch_meta
     try:
-        for shape in SWEEP_SHAPES:
-            for real in (False, True):
-                if left() < 30: log("maxnreg: out of time"); return rows
-                q, k, v, do, pattern = case(*shape, real)
-                leaves = (q, k, v) + ((pattern.sparse,) if real else ())
-                step = fwd_bwd(lambda: sparse_attention(q, k, v, pattern), leaves, do)
-                for reg in (None, 168, 128):
-                    kernel_module.launch_meta = backward_module.launch_meta = capped(reg)
-                    t = kernel_times(step, 10)
-                    rows.append(dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real, maxnreg=reg or 0,
-                                     **{f"{name}_gpu": ms for name, ms in t.items()}, device=torch.cuda.get_device_name()))
-                    log_row("maxnreg", rows[-1], 4)
-                write_csv(rows, OUT / "perf_maxnreg.csv")
+        for shape, real in shape_cases(SWEEP_SHAPES, "maxnreg"):
+            step = eager_case(shape, real)[-1]
+            for reg in (None, 168, 128):
+                kernel_module.launch_meta = backward_module.launch_meta = capped(reg)
+                t = kernel_times(step, 10)
+                rows.append(dict(batch=shape[0], heads=shape[1], n=shape[2], window=shape[3], real=real, maxnreg=reg or 0,
+                                 **{f"{name}_gpu": ms for name, ms in t.items()}, device=torch.cuda.get_device_name()))
+                log_row("maxnreg", rows[-1], 4)
+            write_csv(rows, OUT / "perf_maxnreg.csv")
     finally: kernel_module.launch_meta = backward_module.launch_meta = original
     return rows
 
@@ -414,7 +418,7 @@ def maxnreg():
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     log(f"{torch.cuda.get_device_name()} torch {torch.__version__}; steps {sys.argv[1:]}")
-    for step in sys.argv[1:]: {"host": host, "times": times, "candidates": candidates, "model": model, "launch": launch, "engine": engine, "sweep": sweep,
-     "threads": threads, "split": split,
-     "maxnreg": maxnreg}[step]()
+    steps = {"host": host, "times": times, "candidates": candidates, "model": model, "launch": launch, "engine": engine,
+             "sweep": sweep, "split": split, "maxnreg": maxnreg, "threads": threads}
+    for step in sys.argv[1:]: steps[step]()
     log("end")

@@ -374,6 +374,73 @@ class TimedLaunches:
         return launch
 
 
+def launch_path():
+    "Host µs of one forward launch at a tiny shape through each layer of Triton's launch path, on the calling thread and a Python thread."
+    import threading
+    import fibonacci_attention.kernel as kernel_module
+    q, k, v, do, args, o, lse = launcher_case((1, 8, 128, 64), False)
+    jit, seen = kernel_module._attn_fwd, {}
+    class Record:
+        def __getitem__(self, grid):
+            def launch(*a, **kw): seen.update(grid=grid, args=a, kwargs=kw); return jit[grid](*a, **kw)
+            return launch
+    kernel_module._attn_fwd = Record()
+    try: attention_forward(q, k, v, *args)
+    finally: kernel_module._attn_fwd = jit
+    grid, a, kw = seen["grid"], seen["args"], seen["kwargs"]
+    device = torch.cuda.current_device()
+    binder = jit.device_caches[device][4]
+    compiled = jit[grid](*a, **kw)
+    full = tuple(binder(*a, **kw)[0].values())
+    stream = torch.cuda.current_stream().cuda_stream
+    paths = {"kernel[grid](...)": lambda: jit[grid](*a, **kw), "binder alone": lambda: binder(*a, **kw),
+             "compiled[grid](*all args)": lambda: compiled[grid](*full),
+             "compiled.run(...)": lambda: compiled.run(grid[0], grid[1], 1, stream, compiled.function, compiled.packed_metadata,
+                                                       None, None, None, *full),
+             "attention_forward": lambda: attention_forward(q, k, v, *args), "torch.empty_like": lambda: torch.empty_like(q)}
+    for where in ("calling thread", "Python thread"):
+        timed = {}
+        measure = lambda: timed.update({name: host_us(fn) for name, fn in paths.items()})
+        if where == "calling thread": measure()
+        else: t = threading.Thread(target=measure); t.start(); t.join()
+        log(f"launch_path, {where}: " + "  ".join(f"{name} {us:.1f} µs" for name, us in timed.items()))
+
+
+def handoff():
+    "Where an eager fwd+bwd's host time goes at a tiny shape: the forward, the hand-off to the backward, its work, the way back."
+    import fibonacci_attention.attention as attention
+    q, k, v, do, pattern = case(1, 8, 128, 64, False)
+    full, marks = attention._backward_grads, {}
+    def timed_backward(*a):
+        marks["enter"] = time.perf_counter()
+        try: return full(*a)
+        finally: marks["exit"] = time.perf_counter()
+    attention._backward_grads = timed_backward
+    try:
+        for where in ("worker", "calling"):
+            parts = {"forward": [], "to backward": [], "backward": [], "back to caller": [], "whole": []}
+            def step():
+                t0 = time.perf_counter()
+                out = sparse_attention(q, k, v, pattern)
+                t1 = time.perf_counter()
+                torch.autograd.grad(out, (q, k, v), do)
+                t2 = time.perf_counter()
+                for name, (a, b) in zip(parts, ((t0, t1), (t1, marks["enter"]), (marks["enter"], marks["exit"]),
+                                                (marks["exit"], t2), (t0, t2))):
+                    parts[name].append(1e6 * (b - a))
+            for _ in range(30): step()
+            for xs in parts.values(): xs.clear()
+            torch.cuda.synchronize()
+            if where == "worker":
+                for _ in range(300): step()
+            else:
+                with calling_thread_backward():
+                    for _ in range(300): step()
+            torch.cuda.synchronize()
+            log(f"handoff, {where} thread (median µs): " + "  ".join(f"{n} {sorted(xs)[len(xs) // 2]:.1f}" for n, xs in parts.items()))
+    finally: attention._backward_grads = full
+
+
 # -- split: each backward kernel as one launch and as two passes, at the lengths between the sweep's ---------------
 SPLIT_SHAPES = [(8, 4, 2048, 32), (8, 4, 4096, 32), (2, 4, 16384, 32), (1, 4, 32768, 32), (1, 8, 131072, 64)]
 
@@ -419,6 +486,7 @@ if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     log(f"{torch.cuda.get_device_name()} torch {torch.__version__}; steps {sys.argv[1:]}")
     steps = {"host": host, "times": times, "candidates": candidates, "model": model, "launch": launch, "engine": engine,
-             "sweep": sweep, "split": split, "maxnreg": maxnreg, "threads": threads}
+             "sweep": sweep, "split": split, "maxnreg": maxnreg, "threads": threads,
+             "launch_path": launch_path, "handoff": handoff}
     for step in sys.argv[1:]: steps[step]()
     log("end")

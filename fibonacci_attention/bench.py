@@ -4,12 +4,12 @@
 
 # %% auto #0
 __all__ = ['COPY_BYTES_PER_S', 'KERNEL_SHAPES', 'SWEEP_CONFIGS', 'PASS_CONFIGS', 'KERNEL_NAMES', 'MODEL_SHAPES', 'MODES',
-           'BENCHES', 'attended_pairs', 'work_counts', 'rel_error', 'kernel_attention', 'case_offsets', 'check_case',
-           'check_grid', 'flex_for', 'sdpa_causal', 'bench_offsets', 'graphed', 'time_pair', 'bench_shape',
-           'bench_kernels', 'write_csv', 'tuning_cases', 'sweep_configs', 'compare_split', 'cuda_kernel_ms',
-           'kernel_times', 'backward_breakdown', 'train_throughput', 'inference_latency', 'bench_models', 'gpu_time_ms',
-           'latency_table', 'decode_token_ms', 'bench_decode', 'decode_benchmark', 'bench_parser', 'run_bench',
-           'summarize']
+           'LATENCY_MODES', 'BENCHES', 'attended_pairs', 'work_counts', 'rel_error', 'kernel_attention', 'case_offsets',
+           'check_case', 'check_grid', 'flex_for', 'sdpa_causal', 'bench_offsets', 'graphed', 'time_pair',
+           'bench_shape', 'bench_kernels', 'write_csv', 'tuning_cases', 'sweep_configs', 'compare_split',
+           'cuda_kernel_ms', 'kernel_times', 'backward_breakdown', 'train_throughput', 'inference_latency',
+           'bench_models', 'gpu_time_ms', 'latency_table', 'decode_token_ms', 'bench_decode', 'decode_benchmark',
+           'bench_parser', 'run_bench', 'summarize']
 
 # %% ../nbs/02c_bench.ipynb #4514638b
 import argparse
@@ -340,6 +340,7 @@ def _model(kind, preset, ctx, device, vocab_size=16384):
     return GPT(get_config(preset, attention=kind, ctx_len=ctx, vocab_size=vocab_size)).to(device)
 
 MODES = ("eager", "compiled", "graphs")  # eager; torch.compile(fullgraph=True); the same with CUDA graphs
+LATENCY_MODES = MODES + ("captured",)  # and inference only: the compiled forward captured once in a CUDA graph (`graphed`)
 
 def _compiled(model, mode:str):
     "The model as a bench mode runs it."
@@ -371,13 +372,14 @@ def train_throughput(kind:str, ctx:int, batch:int, mode:str, preset:str="small",
 
 def inference_latency(kind:str, batch:int, ctx:int=512, mode:str="eager", preset:str="small", repeats:int=20,
                       device="cuda") -> dict:
-    "Wall milliseconds per forward (median) and the GPU time of its kernels; mode: eager, compiled or graphs."
+    "Wall milliseconds per forward (median) and the GPU time of its kernels; mode: one of `LATENCY_MODES`."
     model = _model(kind, preset, ctx, device).eval()
-    run = _compiled(model, mode)
+    run = _compiled(model, "compiled" if mode == "captured" else mode)
     idx = torch.randint(0, model.cfg.vocab_size, (batch, ctx), device=device)
     def forward():
         torch.compiler.cudagraph_mark_step_begin()
         with torch.no_grad(), torch.autocast("cuda", torch.bfloat16): return run(idx)[0]
+    if mode == "captured": forward = graphed(forward)  # one replay per forward: no Python between the kernels
     for _ in range(3): forward()
     torch.cuda.synchronize()
     walls = []
@@ -387,7 +389,7 @@ def inference_latency(kind:str, batch:int, ctx:int=512, mode:str="eager", preset
     return dict(kind=kind, preset=preset, batch=batch, ctx=ctx, mode=mode, wall_ms=statistics.median(walls),
                 gpu_ms=gpu, wall_over_gpu=statistics.median(walls) / gpu)
 
-def bench_models(out, kinds=KINDS, shapes=MODEL_SHAPES, modes=MODES, latency_batches=(8, 64), latency_modes=MODES,
+def bench_models(out, kinds=KINDS, shapes=MODEL_SHAPES, modes=MODES, latency_batches=(8, 64), latency_modes=LATENCY_MODES,
                  preset="small", steps=30, log=print) -> list:
     "Training throughput (every kind x shape x mode), then inference latency; the CSV is rewritten as rows come."
     rows = []
@@ -542,8 +544,9 @@ def bench_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="nbs/results", help="folder of the CSV/JSON results")
     p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS, help="attention kinds for `models`")
     p.add_argument("--shapes", nargs="+", default=None, help="`models`: CTX:BATCH training shapes, e.g. 512:64 32768:1")
-    p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES, help="`models`: training modes")
-    p.add_argument("--latency-modes", nargs="*", default=list(MODES), choices=MODES, help="`models`: inference modes (none: skip)")
+    p.add_argument("--modes", nargs="*", default=list(MODES), choices=MODES, help="`models`: training modes (none: skip)")
+    p.add_argument("--latency-modes", nargs="*", default=list(LATENCY_MODES), choices=LATENCY_MODES, help="`models`: inference modes (none: skip)")
+    p.add_argument("--latency-batches", nargs="*", type=int, default=[8, 64], help="`models`: inference batch sizes")
     p.add_argument("--steps", type=int, default=30, help="`models`: timed training steps per run")
     p.add_argument("--max-baseline-n", type=int, default=131072, help="`kernels`: longest N timed for SDPA and Flex")
     p.add_argument("--max-n", type=int, default=1048576, help="`kernels`: longest N timed")
@@ -570,7 +573,7 @@ def run_bench(argv=None) -> int:
             write_csv(backward_breakdown(), out / "kernel_breakdown.csv")
         elif what == "models":
             shapes = [tuple(map(int, s.split(":"))) for s in args.shapes] if args.shapes else MODEL_SHAPES
-            bench_models(out / "model_bench.csv", args.kinds, shapes, args.modes, latency_modes=args.latency_modes,
+            bench_models(out / "model_bench.csv", args.kinds, shapes, args.modes, args.latency_batches, args.latency_modes,
                          steps=args.steps)
         elif what == "decode":
             bench_decode(out / "decode_model.csv", args.kinds)

@@ -15,6 +15,10 @@
 - maxnreg: every kernel with a register cap of 168 or 128 per thread against none (`perf_maxnreg.csv`);
 - threads: an eager fwd+bwd's host time on the engine's worker thread and on the calling thread, with the backward's
   launches stubbed out or its work skipped, and each launch timed on either thread;
+- launch_path: host µs of one launch through each layer of Triton's `kernel[grid](...)`, through the compiled kernel
+  alone and through `kernel_common.launch`, and of the launchers either way, on the calling thread and another thread;
+- handoff: an eager fwd+bwd's host time split into the forward, the hand-off to the backward, the backward and the way
+  back, with the backward on the engine's worker thread and on the calling thread;
 - engine: the eager training step with the backward on the autograd engine's worker thread and on the calling thread;
 - model: GPU time per kernel of one compiled training step of the `small` model (ctx 512 x 64) for dense, fib-fixed
   and fib-learned, grouped (our kernels, SDPA, matmuls, Inductor's fused kernels, copies, other), and the step's wall
@@ -104,7 +108,8 @@ def host():
     sdpa = fwd_bwd(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), (q, k, v), do)
     for name, step in (("ours", ours), ("sdpa", sdpa)):
         wall, gpu = do_bench(step, return_mode="median"), sum(cuda_kernel_ms(step).values())
-        log(f"host {name}: eager fwd+bwd wall {wall:.3f} ms, GPU {gpu:.3f} ms, graphed {graphed_ms(step):.3f} ms")
+        log(f"host {name}: eager fwd+bwd wall {wall:.3f} ms (calling thread {calling_thread_ms(step):.3f} ms), GPU {gpu:.3f} ms, "
+            f"graphed {graphed_ms(step):.3f} ms")
     torch.cuda.synchronize()
     prof = cProfile.Profile()
     prof.runcall(lambda: [ours() for _ in range(100)] and torch.cuda.synchronize())
@@ -324,10 +329,12 @@ def sweep():
 
 # -- threads: the eager backward on the autograd engine's worker thread against the calling thread -----------------
 def threads():
-    "Host µs of an eager fwd+bwd on the engine's worker thread and on the calling thread, with the backward's work cut down."
+    "Host µs of an eager fwd+bwd on the engine's worker thread and on the calling thread, with the backward's work cut down (Triton's launch path)."
     import threading
     import fibonacci_attention.attention as attention
     import fibonacci_attention.kernel_backward as kb
+    import fibonacci_attention.kernel_common as kernel_common
+    kernel_common.DIRECT_LAUNCH = False  # the stand-ins below are launched as `kernel[grid](...)`
     q, k, v, do, pattern = case(1, 8, 128, 64, False)
     qd, kd, vd = q.detach(), k.detach(), v.detach()
     args = (pattern.sparse, pattern.window, pattern.reach, 0.125)
@@ -360,7 +367,9 @@ def threads():
             mean = lambda xs: 1e6 * sum(xs) / max(len(xs), 1)
             log(f"threads, {where} thread: per launch " + "  ".join(f"{name} {mean(t.whole):.1f} µs"
                                                                    for name, t in zip(("dq", "dkdv"), timed)))
-    finally: attention._backward_grads, (kb._attn_bwd_dq, kb._attn_bwd_dkdv) = full, kernels
+    finally:
+        attention._backward_grads, (kb._attn_bwd_dq, kb._attn_bwd_dkdv) = full, kernels
+        kernel_common.DIRECT_LAUNCH = True
 
 
 class TimedLaunches:
@@ -375,29 +384,40 @@ class TimedLaunches:
 
 
 def launch_path():
-    "Host µs of one forward launch at a tiny shape through each layer of Triton's launch path, on the calling thread and a Python thread."
+    "Host µs of one forward launch at a tiny shape through each layer of Triton's launch path and through `launch`, on the calling thread and a Python thread."
     import threading
     import fibonacci_attention.kernel as kernel_module
+    import fibonacci_attention.kernel_common as kernel_common
     q, k, v, do, args, o, lse = launcher_case((1, 8, 128, 64), False)
     jit, seen = kernel_module._attn_fwd, {}
     class Record:
         def __getitem__(self, grid):
             def launch(*a, **kw): seen.update(grid=grid, args=a, kwargs=kw); return jit[grid](*a, **kw)
             return launch
-    kernel_module._attn_fwd = Record()
+    kernel_module._attn_fwd, kernel_common.DIRECT_LAUNCH = Record(), False
     try: attention_forward(q, k, v, *args)
-    finally: kernel_module._attn_fwd = jit
+    finally: kernel_module._attn_fwd, kernel_common.DIRECT_LAUNCH = jit, True
     grid, a, kw = seen["grid"], seen["args"], seen["kwargs"]
-    device = torch.cuda.current_device()
-    binder = jit.device_caches[device][4]
+    binder = jit.device_caches[torch.cuda.current_device()][4]
+    grid = tuple(grid) + (1,) * (3 - len(grid))  # a compiled kernel's runner reads all three
     compiled = jit[grid](*a, **kw)
     full = tuple(binder(*a, **kw)[0].values())
     stream = torch.cuda.current_stream().cuda_stream
+    def through_triton(fn):
+        def run():
+            kernel_common.DIRECT_LAUNCH = False
+            try: fn()
+            finally: kernel_common.DIRECT_LAUNCH = True
+        return run
     paths = {"kernel[grid](...)": lambda: jit[grid](*a, **kw), "binder alone": lambda: binder(*a, **kw),
-             "compiled[grid](*all args)": lambda: compiled[grid](*full),
              "compiled.run(...)": lambda: compiled.run(grid[0], grid[1], 1, stream, compiled.function, compiled.packed_metadata,
                                                        None, None, None, *full),
-             "attention_forward": lambda: attention_forward(q, k, v, *args), "torch.empty_like": lambda: torch.empty_like(q)}
+             "launch(...)": lambda: kernel_common.launch(jit, grid[:2], a, kw),
+             "attention_forward through Triton": through_triton(lambda: attention_forward(q, k, v, *args)),
+             "attention_forward": lambda: attention_forward(q, k, v, *args),
+             "attention_backward through Triton": through_triton(lambda: attention_backward(do, q, k, v, o, lse, *args)),
+             "attention_backward": lambda: attention_backward(do, q, k, v, o, lse, *args),
+             "torch.empty_like": lambda: torch.empty_like(q)}
     for where in ("calling thread", "Python thread"):
         timed = {}
         measure = lambda: timed.update({name: host_us(fn) for name, fn in paths.items()})

@@ -12,8 +12,8 @@ import torch
 
 from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _heads, _lerp_rows, _load_rows, _load_rows_hinted,
                                                _running_max, _slab, _sparse_range, _split_offset, _store_rows, block_config, ceil_div,
-                                               heads_interleaved, interpreting, kernel_layout, require_triton, row_strides,
-                                               tile_size, tl, triton)
+                                               heads_interleaved, interpreting, kernel_layout, launch, require_triton,
+                                               tile_size, tl, triton, with_strides)
 
 # %% ../nbs/02_kernel.ipynb #fd7f4d4e
 @triton.jit(do_not_specialize=RUNTIME_ARGS)
@@ -131,7 +131,6 @@ def attention_forward(q:torch.Tensor,       # (B, H, N, D) queries, any strides 
     consts = kernel_constants(q, k, sparse, window, reach)
     meta = launch_meta(consts, "fwd", tiles)
     grid = (ceil_div(N, meta["BLOCK_M"]), B * H)
-    _attn_fwd[grid](q, *row_strides(q), k, *row_strides(k), v, *row_strides(v), o, *row_strides(o), lse, nonempty(sparse),
-                    scale, N, H, consts["group"], consts["S"], consts["stride"], reach,
-                    KV_EVICT="" if meta["IS_REAL"] else "evict_last", **meta)
+    launch(_attn_fwd, grid, (*with_strides(q, k, v, o), lse, nonempty(sparse), scale, N, H, consts["group"], consts["S"],
+                             consts["stride"], reach), dict(meta, KV_EVICT="" if meta["IS_REAL"] else "evict_last"))
     return o, lse

@@ -11,7 +11,7 @@ import torch
 
 from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _heads, _load_rows, _slab, _sparse_range,
                                                _split_offset, _store_rows, ceil_div, heads_interleaved, kernel_layout,
-                                               require_triton, row_strides, tl, triton)
+                                               launch, require_triton, tl, triton, with_strides)
 from .kernel import attention_forward, kernel_constants, launch_meta, nonempty
 from .reference import sparse_pattern
 
@@ -222,7 +222,7 @@ def attention_backward(do:torch.Tensor,       # (B, H, N, D) gradient of the out
     table, S, is_real = nonempty(sparse), consts["S"], consts["meta"]["IS_REAL"]
     delta = torch.empty_like(lse)  # written by the dQ kernel's first pass
     dq, dk, dv = (heads_interleaved(t.shape, t) for t in (q, k, v))
-    shared = (scale, N, H, consts["group"], S, consts["stride"], reach)
+    qkv, shared = with_strides(q, k, v), (scale, N, H, consts["group"], S, consts["stride"], reach)
     float32 = lambda t: heads_interleaved(t.shape, t, torch.float32)  # partial sums, laid out as the gradient
     parts = backward_parts(consts, "dq", N, split)
     dq_part, d_offs = float32(q) if len(parts) == 2 else dq, delta
@@ -232,17 +232,15 @@ def attention_backward(do:torch.Tensor,       # (B, H, N, D) gradient of the out
         n_blocks = ceil_div(N, meta["BLOCK_M"])
         if is_real and part != WINDOW_PART:  # per-program partial sums of the offsets' gradient
             d_offs = q.new_zeros((B, H, n_blocks, max(S, 1)), dtype=torch.float32)
-        _attn_bwd_dq[(n_blocks, B * H)](q, *row_strides(q), k, *row_strides(k), v, *row_strides(v), o, *row_strides(o),
-                                        do, *row_strides(do), dq, *row_strides(dq), dq_part, lse, delta, p_rows, ds_rows,
-                                        table, d_offs, *shared, **meta)
+        launch(_attn_bwd_dq, (n_blocks, B * H), (*qkv, *with_strides(o, do, dq), dq_part, lse, delta, p_rows, ds_rows, table,
+                                                 d_offs, *shared), meta)
     parts = backward_parts(consts, "dkdv", N, split)
     dk_part, dv_part = (float32(k), float32(v)) if len(parts) == 2 else (dk, dv)
     for part in parts:
         meta = _part_meta(consts, "dkdv", part, tiles)
         grid = (ceil_div(N, meta["BLOCK_N"]), B * k.shape[1])
-        _attn_bwd_dkdv[grid](q, *row_strides(q), k, *row_strides(k), v, *row_strides(v), do, *row_strides(do),
-                             dk, *row_strides(dk), dv, *row_strides(dv), dk_part, dv_part, lse, delta, p_rows, ds_rows,
-                             table, *shared, **meta)
+        launch(_attn_bwd_dkdv, grid, (*qkv, *with_strides(do, dk, dv), dk_part, dv_part, lse, delta, p_rows, ds_rows, table,
+                                      *shared), meta)
     if not is_real: return dq, dk, dv, None
     d_sparse = d_offs.sum((0, 2))[:, :S]                                      # (H, S)
     return dq, dk, dv, d_sparse if sparse.shape[0] > 1 else d_sparse.sum(0, keepdim=True)

@@ -484,8 +484,8 @@ def maxnreg():
     import fibonacci_attention.kernel_backward as backward_module
     original, rows = kernel_module.launch_meta, []
     def capped(reg):
-        def launch_meta(consts, name, tiles=None):
-            meta = {key: val for key, val in original(consts, name, tiles).items() if key != "maxnreg"}  # no default cap
+        def launch_meta(consts, name, tiles=None, **constexprs):
+            meta = {key: val for key, val in original(consts, name, tiles, **constexprs).items() if key != "maxnreg"}  # no default cap
             return dict(meta, maxnreg=reg) if reg else meta
         return launch_meta
     try:

@@ -203,7 +203,7 @@ def backward_parts(consts:dict, kernel:str, n:int, split:bool | None = None) -> 
 def _part_meta(consts, kernel, part, tiles):
     "Tile sizes and constants of one launch: `kernel`, `kernel_window` or `kernel_sparse` in `block_config`."
     name = kernel + ("", "_window", "_sparse")[part]  # indexed by BOTH_PARTS, WINDOW_PART, SPARSE_PART
-    return dict(launch_meta(consts, name, tiles), PART=part)
+    return launch_meta(consts, name, tiles, PART=part)
 
 # %% ../nbs/02a_kernel_backward.ipynb #e5a80b12
 def attention_backward(do:torch.Tensor,       # (B, H, N, D) gradient of the output

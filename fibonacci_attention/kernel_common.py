@@ -201,7 +201,7 @@ def tile_size(x:int) -> int:
     return max(16, next_power_of_2(x))
 
 # %% ../nbs/01a_kernel_common.ipynb #c3a9e5f0
-DIRECT_LAUNCH = not interpreting()  # False: every launch through `kernel[grid](...)`
+DIRECT_LAUNCH = True  # False: every launch through `kernel[grid](...)` (as under the interpreter, which compiles nothing)
 _COMPILED = {}  # `launch_key` -> (the compiled kernel, the values of its keyword arguments in signature order)
 
 def launch_key(kernel, device:int, args:tuple, meta:dict) -> tuple:
@@ -219,7 +219,7 @@ def launch(kernel,       # a `triton.jit` kernel whose keyword arguments all fol
            meta:dict,    # the keyword arguments (constexprs) and launch options (num_warps, num_stages, maxnreg)
           ):
     "`kernel[grid](*args, **meta)`; from the second launch of a key on, the compiled kernel's own launch."
-    if not DIRECT_LAUNCH or _hooked(knobs.runtime.launch_enter_hook) or _hooked(knobs.runtime.launch_exit_hook):
+    if not DIRECT_LAUNCH or _INTERPRETING or _hooked(knobs.runtime.launch_enter_hook) or _hooked(knobs.runtime.launch_exit_hook):
         kernel[grid](*args, **meta); return  # a profiler's launch hooks see every launch as Triton makes it
     device = torch.cuda.current_device()
     key = launch_key(kernel, device, args, meta)

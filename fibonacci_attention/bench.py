@@ -30,6 +30,7 @@ from .kernel import attention_forward
 from .kernel_backward import attention_backward, launcher_attention
 from .offsets import KINDS, layer_offsets
 from .reference import attention_gather, attention_reference, sparse_pattern
+from .options import ranged
 from .runtime import calling_thread_backward
 
 # %% ../nbs/02c_bench.ipynb #ed0e346f
@@ -546,10 +547,10 @@ def bench_parser() -> argparse.ArgumentParser:
     p.add_argument("--shapes", nargs="+", default=None, help="`models`: CTX:BATCH training shapes, e.g. 512:64 32768:1")
     p.add_argument("--modes", nargs="*", default=list(MODES), choices=MODES, help="`models`: training modes (none: skip)")
     p.add_argument("--latency-modes", nargs="*", default=list(LATENCY_MODES), choices=LATENCY_MODES, help="`models`: inference modes (none: skip)")
-    p.add_argument("--latency-batches", nargs="*", type=int, default=[8, 64], help="`models`: inference batch sizes")
-    p.add_argument("--steps", type=int, default=30, help="`models`: timed training steps per run")
-    p.add_argument("--max-baseline-n", type=int, default=131072, help="`kernels`: longest N timed for SDPA and Flex")
-    p.add_argument("--max-n", type=int, default=1048576, help="`kernels`: longest N timed")
+    p.add_argument("--latency-batches", nargs="*", type=ranged(int, ">= 1"), default=[8, 64], help="`models`: inference batch sizes")
+    p.add_argument("--steps", type=ranged(int, ">= 1"), default=30, help="`models`: timed training steps per run")
+    p.add_argument("--max-baseline-n", type=ranged(int, ">= 1"), default=131072, help="`kernels`: longest N timed for SDPA and Flex")
+    p.add_argument("--max-n", type=ranged(int, ">= 1"), default=1048576, help="`kernels`: longest N timed")
     return p
 
 def run_bench(argv=None) -> int:

@@ -10,7 +10,7 @@ import functools
 
 import torch
 
-from .kernel_common import (LOG2E, RUNTIME_ARGS, _back_rows, _dot, _heads, _load_rows, _load_rows_hinted,
+from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _heads, _lerp_rows, _load_rows, _load_rows_hinted,
                                                _running_max, _slab, _sparse_range, _split_offset, _store_rows, block_config, ceil_div,
                                                heads_interleaved, interpreting, kernel_layout, launch, require_triton,
                                                tile_size, tl, triton, with_strides)
@@ -61,20 +61,13 @@ def _attn_fwd(Q, stride_qb, stride_qh, stride_qn: tl.constexpr,  # each tensor: 
         a, f = _split_offset(OFFS + j, IS_REAL)
         rows = offs_m - a
         active = row_ok & (rows >= 0)
-        k = _load_rows_hinted(K, stride_kn, rows, active, offs_d, HEAD_DIM, BLOCK_D, KV_EVICT).to(tl.float32)
-        v = _load_rows_hinted(V, stride_vn, rows, active, offs_d, HEAD_DIM, BLOCK_D, KV_EVICT).to(tl.float32)
-        qk = tl.sum(q.to(tl.float32) * k, 1)
-        if IS_REAL:  # key and value a fraction f of the way to the rows one back: the score moves f of its step
-            qk += f * (tl.sum(q.to(tl.float32) * _back_rows(K, stride_kn, rows, active, offs_d, HEAD_DIM, BLOCK_D), 1) - qk)
-        s = tl.where(active, qk * qk_scale, float("-inf"))
+        k = _lerp_rows(K, stride_kn, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL, KV_EVICT)
+        v = _lerp_rows(V, stride_vn, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL, KV_EVICT)
+        s = tl.where(active, tl.sum(q.to(tl.float32) * k, 1) * qk_scale, float("-inf"))
         m_i, m_safe, rescale = _running_max(m_i, s)
         p = tl.math.exp2(s - m_safe)
         l_i = l_i * rescale + p
-        if IS_REAL:  # and the output takes (1 - f) of this value row, f of the one back
-            acc = (acc * rescale[:, None] + (p * (1.0 - f))[:, None] * v
-                   + (p * f)[:, None] * _back_rows(V, stride_vn, rows, active, offs_d, HEAD_DIM, BLOCK_D))
-        else:
-            acc = acc * rescale[:, None] + p[:, None] * v
+        acc = acc * rescale[:, None] + p[:, None] * v
     # epilogue: normalise; rows without keys (only possible without offset 0) give 0
     has_key = l_i > 0
     _store_rows(O, stride_on, offs_m, row_ok, offs_d, acc / tl.where(has_key, l_i, 1.0)[:, None], HEAD_DIM, BLOCK_D)

@@ -9,7 +9,7 @@ __all__ = ['BOTH_PARTS', 'WINDOW_PART', 'SPARSE_PART', 'SPLIT_FROM_N', 'backward
 # %% ../nbs/02a_kernel_backward.ipynb #7c9c8286
 import torch
 
-from .kernel_common import (LOG2E, RUNTIME_ARGS, _back_rows, _dot, _heads, _load_rows, _slab, _sparse_range,
+from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _heads, _load_rows, _slab, _sparse_range,
                                                _split_offset, _store_rows, ceil_div, heads_interleaved, kernel_layout,
                                                launch, require_triton, tl, triton, with_strides)
 from .kernel import attention_forward, kernel_constants, launch_meta, nonempty
@@ -79,24 +79,19 @@ def _attn_bwd_dq(Q, stride_qb, stride_qh, stride_qn: tl.constexpr, K, stride_kb,
             active = row_ok & (rows >= 0)
             k = _load_rows(K, stride_kn, rows, active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
             v = _load_rows(V, stride_vn, rows, active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
-            qk = tl.sum(q.to(tl.float32) * k, 1)
-            dov = tl.sum(do.to(tl.float32) * v, 1)
-            if IS_REAL:  # key and value a fraction f of the way to the rows one back: q·k and dO·v move f of their steps
-                k_back = _back_rows(K, stride_kn, rows, active, offs_d, HEAD_DIM, BLOCK_D)
-                qk_step = tl.sum(q.to(tl.float32) * k_back, 1) - qk
-                dov_step = tl.sum(do.to(tl.float32) * _back_rows(V, stride_vn, rows, active, offs_d, HEAD_DIM, BLOCK_D), 1) - dov
-                qk += f * qk_step
-                dov += f * dov_step
-            p = tl.where(active, tl.math.exp2(qk * qk_scale - lse), 0.0)
-            ds = p * (dov - delta)
             if IS_REAL:
-                dq += (ds * (1.0 - f))[:, None] * k + (ds * f)[:, None] * k_back
-            else:
-                dq += ds[:, None] * k
+                k_step = _load_rows(K, stride_kn, tl.maximum(rows - 1, 0), active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - k
+                v_step = _load_rows(V, stride_vn, tl.maximum(rows - 1, 0), active, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - v
+                k += f * k_step
+                v += f * v_step
+            p = tl.where(active, tl.math.exp2(tl.sum(q.to(tl.float32) * k, 1) * qk_scale - lse), 0.0)
+            ds = p * (tl.sum(do.to(tl.float32) * v, 1) - delta)
+            dq += ds[:, None] * k
             tl.store(P_ROWS + j * N + offs_m, p, mask=row_ok)
             tl.store(DS_ROWS + j * N + offs_m, ds, mask=row_ok)
-            if IS_REAL:  # -- gradient of the offset, one partial sum per program: d/df of q·k and dO·v are their steps --
-                d_f = tl.sum(ds * qk_step * sm_scale + p * dov_step, 0)
+            if IS_REAL:  # -- gradient of the offset, one partial sum per program --
+                d_f = tl.sum(ds * tl.sum(q.to(tl.float32) * k_step, 1) * sm_scale
+                             + p * tl.sum(do.to(tl.float32) * v_step, 1), 0)
                 tl.store(DOFFS + (pid_bh.to(tl.int64) * tl.num_programs(0) + pid_m) * S + j, d_f)
     if PART == WINDOW_PART:
         _store_rows(DQ_PART, stride_dqn, offs_m, row_ok, offs_d, dq, HEAD_DIM, BLOCK_D)

@@ -83,9 +83,13 @@ def _dot(a, b, DOT_FP32: tl.constexpr):
         return tl.dot(a, b)
 
 @triton.jit
-def _back_rows(BASE, STRIDE_N, rows, ok, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr):
-    "The rows one step before `rows` (index clamped at 0) as float32: a real offset's other neighbour."
-    return _load_rows(BASE, STRIDE_N, tl.maximum(rows - 1, 0), ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32)
+def _lerp_rows(BASE, STRIDE_N, rows, ok, f, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, IS_REAL: tl.constexpr,
+               EVICT: tl.constexpr):
+    "Rows `rows` as float32, moved a fraction `f` towards the rows one step back (index clamped at 0)."
+    x = _load_rows_hinted(BASE, STRIDE_N, rows, ok, offs_d, HEAD_DIM, BLOCK_D, EVICT).to(tl.float32)
+    if IS_REAL:
+        x += f * (_load_rows(BASE, STRIDE_N, tl.maximum(rows - 1, 0), ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - x)
+    return x
 
 # %% ../nbs/01a_kernel_common.ipynb #0b0da010
 RUNTIME_ARGS = ["N", "H", "GROUP", "S", "STRIDE_OFFS", "REACH"]  # sizes that must not trigger a recompile

@@ -15,7 +15,9 @@ named steps within DEADLINE seconds and leaves everything in $OUT:
   03_attention (opcheck, fullgraph compile of every kind), ~370 s;
 - check: `fibattn bench check`; decode: `fibattn bench decode`; models: compiled + graphed training of dense,
   fib-fixed and fib-learned at ctx 512 x 64; long-models: the same at ctx 4096 x 8 and 32768 x 1, and their graphed
-  inference latency; kernels: `fibattn bench kernels` up to N = 131072, SDPA and Flex side by side;
+  inference latency; latency: graphed inference latency of those three kinds at batch 8 and 64, `reduce-overhead`
+  graphs against one captured graph (`results/latency_captured.csv`); kernels: `fibattn bench kernels` up to
+  N = 131072, SDPA and Flex side by side;
   profile: `dev/gpu_perf.py model`, the GPU time of a compiled training step by kernel.
 
 Before submitting a change to the kernels or the op: here, `python dev/sass_stats.py` with the GPU machine's
@@ -118,6 +120,8 @@ STEPS = {  # name: (what it runs, seconds the suite leaves for it)
                                        "32768:1", "--modes", "graphs", "--latency-modes", "graphs", "--steps", "20",
                                        "--out", str(OUT / "long_models")], 300), 300),
     "kernels": (lambda: run(CLI + ["bench", "kernels", "--max-n", "131072", "--out", str(OUT / "kernels")], 240), 240),
+    "latency": (lambda: run(CLI + ["bench", "models", "--kinds", "dense", "fib-fixed", "fib-learned", "--modes", "--latency-modes",
+                                   "graphs", "captured", "--latency-batches", "8", "64", "--out", str(OUT / "latency")], 300), 300),
     "profile": (lambda: run([sys.executable, "dev/gpu_perf.py", "model"], 240), 240),
 }
 

@@ -25,7 +25,7 @@
   time eager, compiled and with CUDA graphs: where a sparse model's step loses to dense's.
 Rows go to $OUT/perf_*.csv (committed as `nbs/results/perf_times.csv`, `perf_candidates.csv`, `perf_model.csv`); the log to
 $OUT/perf_log.txt (`nbs/results/logs/session5_perf.txt`, `session6_call*/`)."""
-import cProfile, io, os, pstats, sys, time
+import contextlib, cProfile, io, os, pstats, sys, time
 from pathlib import Path
 
 import torch
@@ -91,6 +91,24 @@ def launcher_cases(shapes, what, reserve=30):
 
 def log_row(what, row, digits=3):
     log(what + " " + "  ".join(f"{key} {val:.{digits}f}" if isinstance(val, float) else f"{key} {val}" for key, val in row.items()))
+
+
+@contextlib.contextmanager
+def through_triton():
+    "Every launch of the block as `kernel[grid](...)` (`kernel_common.DIRECT_LAUNCH` off): for stand-in kernels and A/B timings."
+    import fibonacci_attention.kernel_common as kernel_common
+    kernel_common.DIRECT_LAUNCH = False
+    try: yield
+    finally: kernel_common.DIRECT_LAUNCH = True
+
+
+def on_python_thread(fn):
+    "`fn()` run on a new Python thread (not the autograd engine's): its result."
+    import threading
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("value", fn()))
+    thread.start(); thread.join()
+    return result["value"]
 
 
 def calling_thread_ms(step):
@@ -330,46 +348,39 @@ def sweep():
 # -- threads: the eager backward on the autograd engine's worker thread against the calling thread -----------------
 def threads():
     "Host µs of an eager fwd+bwd on the engine's worker thread and on the calling thread, with the backward's work cut down (Triton's launch path)."
-    import threading
     import fibonacci_attention.attention as attention
     import fibonacci_attention.kernel_backward as kb
-    import fibonacci_attention.kernel_common as kernel_common
-    kernel_common.DIRECT_LAUNCH = False  # the stand-ins below are launched as `kernel[grid](...)`
     q, k, v, do, pattern = case(1, 8, 128, 64, False)
     qd, kd, vd = q.detach(), k.detach(), v.detach()
     args = (pattern.sparse, pattern.window, pattern.reach, 0.125)
     o, lse = attention_forward(qd, kd, vd, *args)
     bwd = lambda: attention_backward(do, qd, kd, vd, o, lse, *args)
-    other = {}
-    worker = threading.Thread(target=lambda: other.setdefault("us", host_us(bwd)))
-    worker.start(); worker.join()
-    log(f"threads: attention_backward on the main thread {host_us(bwd):.1f} µs, on a Python thread {other['us']:.1f} µs")
+    log(f"threads: attention_backward on the main thread {host_us(bwd):.1f} µs, on a Python thread {on_python_thread(lambda: host_us(bwd)):.1f} µs")
     full, grads = attention._backward_grads, (torch.zeros_like(qd), torch.zeros_like(kd), torch.zeros_like(vd), None)
     class NoLaunch:
         def __getitem__(self, grid): return lambda *a, **kw: None
     kernels = kb._attn_bwd_dq, kb._attn_bwd_dkdv
     variants = {"full backward": (full, False), "no launches": (full, True), "returns zeros": (lambda *a: grads, False)}
     step = fwd_bwd(lambda: sparse_attention(q, k, v, pattern), (q, k, v), do)
-    try:
-        for name, (fn, stub) in variants.items():
-            attention._backward_grads = fn
-            kb._attn_bwd_dq, kb._attn_bwd_dkdv = (NoLaunch(), NoLaunch()) if stub else kernels
-            worker_us = host_us(step)
-            with calling_thread_backward(): calling_us = host_us(step)
-            log(f"threads, {name}: fwd+bwd worker thread {worker_us:.1f} µs, calling thread {calling_us:.1f} µs")
-        timed = [TimedLaunches(kernel) for kernel in kernels]  # the launches themselves, on each thread
-        attention._backward_grads, (kb._attn_bwd_dq, kb._attn_bwd_dkdv) = full, timed
-        for where in ("worker", "calling"):
-            for t in timed: t.whole.clear()
-            if where == "worker": host_us(step)
-            else:
-                with calling_thread_backward(): host_us(step)
-            mean = lambda xs: 1e6 * sum(xs) / max(len(xs), 1)
-            log(f"threads, {where} thread: per launch " + "  ".join(f"{name} {mean(t.whole):.1f} µs"
-                                                                   for name, t in zip(("dq", "dkdv"), timed)))
-    finally:
-        attention._backward_grads, (kb._attn_bwd_dq, kb._attn_bwd_dkdv) = full, kernels
-        kernel_common.DIRECT_LAUNCH = True
+    with through_triton():  # the stand-ins below are launched as `kernel[grid](...)`
+        try:
+            for name, (fn, stub) in variants.items():
+                attention._backward_grads = fn
+                kb._attn_bwd_dq, kb._attn_bwd_dkdv = (NoLaunch(), NoLaunch()) if stub else kernels
+                worker_us = host_us(step)
+                with calling_thread_backward(): calling_us = host_us(step)
+                log(f"threads, {name}: fwd+bwd worker thread {worker_us:.1f} µs, calling thread {calling_us:.1f} µs")
+            timed = [TimedLaunches(kernel) for kernel in kernels]  # the launches themselves, on each thread
+            attention._backward_grads, (kb._attn_bwd_dq, kb._attn_bwd_dkdv) = full, timed
+            for where in ("worker", "calling"):
+                for t in timed: t.whole.clear()
+                if where == "worker": host_us(step)
+                else:
+                    with calling_thread_backward(): host_us(step)
+                mean = lambda xs: 1e6 * sum(xs) / max(len(xs), 1)
+                log(f"threads, {where} thread: per launch " + "  ".join(f"{name} {mean(t.whole):.1f} µs"
+                                                                       for name, t in zip(("dq", "dkdv"), timed)))
+        finally: attention._backward_grads, (kb._attn_bwd_dq, kb._attn_bwd_dkdv) = full, kernels
 
 
 class TimedLaunches:
@@ -385,7 +396,6 @@ class TimedLaunches:
 
 def launch_path():
     "Host µs of one forward launch at a tiny shape through each layer of Triton's launch path and through `launch`, on the calling thread and a Python thread."
-    import threading
     import fibonacci_attention.kernel as kernel_module
     import fibonacci_attention.kernel_common as kernel_common
     q, k, v, do, args, o, lse = launcher_case((1, 8, 128, 64), False)
@@ -394,35 +404,28 @@ def launch_path():
         def __getitem__(self, grid):
             def launch(*a, **kw): seen.update(grid=grid, args=a, kwargs=kw); return jit[grid](*a, **kw)
             return launch
-    kernel_module._attn_fwd, kernel_common.DIRECT_LAUNCH = Record(), False
-    try: attention_forward(q, k, v, *args)
-    finally: kernel_module._attn_fwd, kernel_common.DIRECT_LAUNCH = jit, True
+    kernel_module._attn_fwd = Record()
+    try:
+        with through_triton(): attention_forward(q, k, v, *args)
+    finally: kernel_module._attn_fwd = jit
     grid, a, kw = seen["grid"], seen["args"], seen["kwargs"]
     binder = jit.device_caches[torch.cuda.current_device()][4]
     grid = tuple(grid) + (1,) * (3 - len(grid))  # a compiled kernel's runner reads all three
     compiled = jit[grid](*a, **kw)
     full = tuple(binder(*a, **kw)[0].values())
     stream = torch.cuda.current_stream().cuda_stream
-    def through_triton(fn):
-        def run():
-            kernel_common.DIRECT_LAUNCH = False
-            try: fn()
-            finally: kernel_common.DIRECT_LAUNCH = True
-        return run
+    launchers = {"attention_forward": lambda: attention_forward(q, k, v, *args),
+                 "attention_backward": lambda: attention_backward(do, q, k, v, o, lse, *args)}
     paths = {"kernel[grid](...)": lambda: jit[grid](*a, **kw), "binder alone": lambda: binder(*a, **kw),
              "compiled.run(...)": lambda: compiled.run(grid[0], grid[1], 1, stream, compiled.function, compiled.packed_metadata,
                                                        None, None, None, *full),
-             "launch(...)": lambda: kernel_common.launch(jit, grid[:2], a, kw),
-             "attention_forward through Triton": through_triton(lambda: attention_forward(q, k, v, *args)),
-             "attention_forward": lambda: attention_forward(q, k, v, *args),
-             "attention_backward through Triton": through_triton(lambda: attention_backward(do, q, k, v, o, lse, *args)),
-             "attention_backward": lambda: attention_backward(do, q, k, v, o, lse, *args),
+             "launch(...)": lambda: kernel_common.launch(jit, grid[:2], a, kw), **launchers,
              "torch.empty_like": lambda: torch.empty_like(q)}
-    for where in ("calling thread", "Python thread"):
-        timed = {}
-        measure = lambda: timed.update({name: host_us(fn) for name, fn in paths.items()})
-        if where == "calling thread": measure()
-        else: t = threading.Thread(target=measure); t.start(); t.join()
+    def measure():
+        timed = {name: host_us(fn) for name, fn in paths.items()}
+        with through_triton(): timed.update({f"{name} through Triton": host_us(fn) for name, fn in launchers.items()})
+        return timed
+    for where, timed in (("calling thread", measure()), ("Python thread", on_python_thread(measure))):
         log(f"launch_path, {where}: " + "  ".join(f"{name} {us:.1f} µs" for name, us in timed.items()))
 
 

@@ -30,7 +30,7 @@ __all__ = ['NOISE_KINDS', 'suite_recipe', 'noise_config', 'finished_run', 'train
 NOISE_KINDS = ("dense", "fib-stagger")  # the kinds retrained: the baseline and the paper's schedule
 
 def suite_recipe(suite: str = "gpu", cache_dir: str = "data_cache") -> dict:
-    "TrainConfig fields of a suite's recipe (`07a_suite`): preset, data and optimizer settings, without a token budget."
+    "TrainConfig fields of a suite's recipe (`07c_suite`): preset, data and optimizer settings, without a token budget."
     recipe = {k: v for k, v in SUITES[suite].train.items() if k not in ("tokens", "steps")}
     return {**recipe, "cache_dir": cache_dir}
 

@@ -8,9 +8,10 @@ gzipped, the tokenizer, their sha256, and the fastcore wheel for `dev/gpu_cells.
 There, with `.device_data` carried: `DEADLINE=560 python dev/gpu_session.py suite cells check decode` runs the
 named steps within DEADLINE seconds and leaves everything in $OUT:
 
-- suite: `fibattn suite --preset gpu80m`, resuming from `nbs/results/suite80m/` and any checkpoints left in
-  `runs/` by an earlier call on the same machine; results.tgz holds the results, falsification tests and
-  training logs (copy them into `nbs/results/suite80m/`);
+- suite, paper: `fibattn suite --preset gpu80m` (`paper`), resuming from `nbs/results/suite80m/` (`paper/`) and
+  any checkpoints left in `runs/` by an earlier call on the same machine; KINDS="dense fib-stagger" and SEEDS="0"
+  narrow it; suite.tgz (paper.tgz) holds the results, falsification tests and training logs (copy them into
+  the results folder);
 - cells: the `#| cuda` cells of the notebooks (`dev/gpu_cells.py`); op-cells: only those of 04_model and
   03_attention (opcheck, fullgraph compile of every kind), ~370 s;
 - check: `fibattn bench check`; decode: `fibattn bench decode`; models: compiled + graphed training of dense,
@@ -30,7 +31,6 @@ START, DEADLINE = time.time(), float(os.environ.get("DEADLINE", 560))
 OUT = Path(os.environ.get("OUT", "out"))
 PACKED = Path(".device_data")  # carried to the GPU machine
 CACHE = Path("data_cache")     # git-ignored, not carried: kept between calls while the machine stays warm
-SUITE = Path("runs/suite80m")
 VOCAB = 16384
 CLI = [sys.executable, "-c", "import sys; from fibonacci_attention.cli import main; sys.exit(main(sys.argv[1:]))"]
 STREAMS = ("train.bin", "val.bin")
@@ -93,20 +93,27 @@ def unpack_tokens():
     log("tokens unpacked and verified")
 
 
-def suite(reserve: float):
-    "The gpu80m suite for what time is left after `reserve` seconds for the later steps."
+SUITE_FOLDERS = {"suite": ("gpu80m", "suite80m"), "paper": ("paper", "paper")}  # step: (suite preset, nbs/results/<folder>)
+
+
+def suite(step: str, reserve: float):
+    "A suite (`SUITE_FOLDERS[step]`) for what time is left after `reserve` seconds; KINDS and SEEDS (env) narrow it."
     unpack_tokens()
+    preset, folder = SUITE_FOLDERS[step]
+    here = Path("runs") / folder
     for sub, pattern in (("results", "*-s*.json"), ("falsify", "falsify/*-s*.json")):
-        (SUITE / sub).mkdir(parents=True, exist_ok=True)
-        for p in Path("nbs/results/suite80m").glob(pattern): shutil.copy(p, SUITE / sub / p.name)
+        (here / sub).mkdir(parents=True, exist_ok=True)
+        for p in Path(f"nbs/results/{folder}").glob(pattern): shutil.copy(p, here / sub / p.name)
     seconds = int(left() - 70 - reserve)
-    if seconds < 60: log("suite: no time left"); return
-    run(CLI + ["suite", "--preset", "gpu80m", "--out", str(SUITE), "--no-progress", "--seconds", str(seconds),
+    if seconds < 60: log(f"{step}: no time left"); return
+    narrow = [*(["--kinds", *os.environ["KINDS"].split()] if os.environ.get("KINDS") else []),
+              *(["--seeds", *os.environ["SEEDS"].split()] if os.environ.get("SEEDS") else [])]
+    run(CLI + ["suite", "--preset", preset, "--out", str(here), "--no-progress", "--seconds", str(seconds), *narrow,
                "--set", f"cache_dir={CACHE}", "ckpt_every=250"], seconds + 45)
-    with tarfile.open(OUT / "results.tgz", "w:gz") as tar:
-        for sub in ("results", "falsify"): tar.add(SUITE / sub, arcname=sub)
-        for m in SUITE.glob("runs/*/metrics.jsonl"): tar.add(m, arcname=f"metrics/{m.parent.name}.jsonl")
-    log(f"packed {(OUT / 'results.tgz').stat().st_size / 1e6:.2f} MB")
+    with tarfile.open(OUT / f"{step}.tgz", "w:gz") as tar:
+        for sub in ("results", "falsify"): tar.add(here / sub, arcname=sub)
+        for m in here.glob("runs/*/metrics.jsonl"): tar.add(m, arcname=f"metrics/{m.parent.name}.jsonl")
+    log(f"packed {(OUT / f'{step}.tgz').stat().st_size / 1e6:.2f} MB")
 
 
 STEPS = {  # name: (what it runs, seconds the suite leaves for it)
@@ -128,10 +135,10 @@ STEPS = {  # name: (what it runs, seconds the suite leaves for it)
 if __name__ == "__main__":
     steps = sys.argv[1:]
     if steps == ["prepare"]: prepare(); sys.exit()
-    if unknown := [s for s in steps if s != "suite" and s not in STEPS]: raise SystemExit(f"unknown steps {unknown}")
+    if unknown := [s for s in steps if s not in SUITE_FOLDERS and s not in STEPS]: raise SystemExit(f"unknown steps {unknown}")
     OUT.mkdir(parents=True, exist_ok=True)
     log(f"start; deadline {DEADLINE:.0f} s; steps {steps}")
     for i, name in enumerate(steps):
-        if name == "suite": suite(reserve=sum(STEPS[s][1] for s in steps[i + 1:] if s in STEPS))
+        if name in SUITE_FOLDERS: suite(name, reserve=sum(STEPS[s][1] for s in steps[i + 1:] if s in STEPS))
         else: STEPS[name][0]()
     log("end")

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 
 from .checkpoint import write_json
 from .evaluate import bucket_means, load_run, position_nll, validation_tokens, window_cap
-from .model import GPT, GPTConfig
-from .offsets import round_half_up, sparse_terms
+from .model import DENSE_KINDS, GPT, GPTConfig
+from .offsets import CONTROLS, parse_kind, round_half_up, sparse_terms
 from .reference import repeat_kv
 from .results import falsification_rows, load_falsification
 from .runtime import device_name, resolve_device
@@ -31,8 +31,8 @@ __all__ = ['layer_offsets_of', 'stretch_reach', 'sliding_window_attention', 'sli
 
 # %% ../nbs/17_falsify.ipynb #73ed6124
 def layer_offsets_of(model: GPT) -> list:
-    "Each layer's offsets as a sorted list of numbers (the real offsets of learned alpha); None for dense."
-    if model.cfg.attention == "dense": return None
+    "Each layer's offsets as a sorted list of numbers (the real offsets of learned alpha; `local`'s window); None for dense kinds."
+    if model.cfg.attention in DENSE_KINDS: return None
     return [block.attn.current_offsets().detach().cpu().tolist() for block in model.blocks]
 
 # %% ../nbs/17_falsify.ipynb #a5f0cd9b
@@ -49,7 +49,7 @@ def stretch_reach(model: GPT,  # a trained sparse model
                   factor: int = 4,  # the new reach is factor * R
                  ) -> GPT:
     "A copy of `model` whose offsets reach `factor * R`: same weights, alphas and window; new offset buffers."
-    if model.cfg.attention == "dense": raise ValueError("model: dense attention has no offsets to regenerate")
+    if parse_kind(model.cfg.attention)[0] is None: raise ValueError(f"model: {model.cfg.attention} attention has no sparse offsets to regenerate")
     if not factor >= 1: raise ValueError(f"factor must be >= 1, got {factor!r}")
     cfg = GPTConfig(**{**vars(model.cfg), "reach": factor * model.cfg.attention_reach})
     device = next(model.parameters()).device
@@ -86,8 +86,9 @@ def slide_window(model: GPT,  # a trained dense model
 
 # %% ../nbs/17_falsify.ipynb #4d605945
 def falsify_variants(model: GPT, factor: int = 4) -> dict:
-    "The models the test compares: sparse {'as trained', 'reach 4R'}, dense {'as trained', 'sliding window'}."
+    "The models the test compares: sparse {'as trained', 'reach 4R'}, dense {'as trained', 'sliding window'}, the controls {'as trained'}."
     if model.cfg.attention == "dense": return {"as trained": model, "sliding window": slide_window(model)}
+    if model.cfg.attention in CONTROLS: return {"as trained": model}  # no reach to stretch: a plain window, or ALiBi
     return {"as trained": model, f"reach {factor}R": stretch_reach(model, factor)}
 
 def score_variant(model: GPT,  # one variant
@@ -120,7 +121,7 @@ def falsify_run(run_dir,  # a run directory written by `train.train` (config.jso
     "Score every variant of one trained model at `factor` x its training length; write and return the result."
     t0, dev = time.perf_counter(), resolve_device(device)
     model, info, ckpt = load_run(run_dir, dev)
-    tokens = validation_tokens(info, dev) if tokens is None else tokens
+    tokens = validation_tokens(info, run_dir) if tokens is None else tokens
     length, reach = factor * model.cfg.ctx_len, model.cfg.attention_reach
     cap = window_cap(length, None, max_tokens)
     variants = {name: score_variant(v, tokens, length, reach, batch_size, cap, n_buckets, progress)
@@ -165,7 +166,7 @@ def falsify_runs(run_dirs: list,  # run directories (`find_runs`)
         key = json.loads((Path(run_dir) / "config.json").read_text())["tokenizer_key"]
         if key not in streams:
             _, info, _ = load_run(run_dir, "cpu")
-            streams[key] = validation_tokens(info, torch.device("cpu"))
+            streams[key] = validation_tokens(info, run_dir)
         results.append(falsify_run(run_dir, out, tokens=streams[key], **kwargs))
         v = results[-1]["variants"]
         print(f"[falsify] {results[-1]['kind']} s{results[-1]['seed']}: " +

@@ -19,6 +19,7 @@ from pathlib import Path
 
 
 from .checkpoint import atomic_write, checkpoint_paths, read_jsonl, write_json
+from .context import evaluate_context
 from .evaluate import evaluate_run
 from .falsify import falsify_run, write_falsification_csv
 from .offsets import KINDS
@@ -40,11 +41,13 @@ class SuitePreset:
     about: str  # one line for `fibattn suite --help`
     train: dict  # TrainConfig fields (the others keep TrainConfig's defaults)
     eval: dict = field(default_factory=dict)  # `evaluate_run` arguments: caps on scored tokens, repeats, batch;
-                                              # falsify=True: each model's falsification test too (`17_falsify`)
+                                              # falsify=True: each model's falsification test too (`17_falsify`);
+                                              # context={...}: `evaluate_context` arguments (copy, passkey; `07a_context`)
     seeds: tuple = (0,)  # the seeds when none are given
 
 _REPLICATION = dict(data="pg_books", tokens=20_000_000, batch_size=64, lr=1.5e-3, warmup_frac=0.1, vocab_size=16384,
                     ckpt_every=100, log_every=10, data_options={"max_train_files": 4})
+_LONG_EVAL = dict(factors=(1, 2, 4, 8, 16), max_tokens=2**18, batch_size=8, falsify=True)  # ppl up to 16x
 SUITES = {
     "cpu": SuitePreset("the CPU demo: tiny models, stdlib text, 250K tokens each, one seed",
                        dict(preset="tiny", tokens=250_000, batch_size=2, lr=1e-3), dict(max_tokens=16_384, latency_repeats=5)),
@@ -54,8 +57,11 @@ SUITES = {
                           dict(preset="small", **{**_REPLICATION, "tokens": 80_000_000, "data_options": {}, "compile": True,
                                                    "cuda_graphs": True}),
                           dict(max_tokens=2**18, batch_size=8, falsify=True), (0, 1, 2)),
-    "paper": SuitePreset("the paper's scale: the gpu recipe on the 60 M-parameter paper model (not run here)",
-                         dict(preset="paper", **_REPLICATION), dict(max_tokens=2**18, batch_size=8), (0, 1, 2)),
+    "paper": SuitePreset("the paper's scale: paper models (60 M), all 8 pg_books shards, 80 M tokens each, compiled with CUDA "
+                         "graphs; ppl to 16x, copy, passkey, falsification",
+                         dict(preset="paper", **{**_REPLICATION, "tokens": 80_000_000, "data_options": {}, "compile": True,
+                                                  "cuda_graphs": True}),
+                         dict(_LONG_EVAL, context=dict(factors=(1, 2, 4, 8, 16))), (0, 1, 2)),
 }
 
 # %% ../nbs/07c_suite.ipynb #3c971a49
@@ -129,11 +135,13 @@ def falsify_model(run_dir, out, options: dict):
     write_falsification_csv(Path(out) / "falsify")
 
 def train_and_evaluate(cfg: TrainConfig, eval_kw: dict, out) -> dict:
-    "Train one model, evaluate it (with eval_kw['falsify'], also run the falsification test), save and return its suite row."
+    "Train one model, evaluate it (eval_kw['context']: copy and passkey too; eval_kw['falsify']: the falsification test), save and return its suite row."
     t0 = time.perf_counter()
     result = train(cfg)
-    options = {"device": cfg.device, "progress": cfg.progress, **{k: v for k, v in eval_kw.items() if k != "falsify"}}
+    options = {"device": cfg.device, "progress": cfg.progress, **{k: v for k, v in eval_kw.items() if k not in ("falsify", "context")}}
     report = evaluate_run(result.run_dir, **options)
+    if "context" in eval_kw:
+        report.update(evaluate_context(result.run_dir, device=cfg.device, progress=cfg.progress, **eval_kw["context"]))
     if eval_kw.get("falsify"): falsify_model(result.run_dir, out, options)
     row = suite_row(cfg, result, report, time.perf_counter() - t0)
     write_json(row, results_path(out, cfg))

@@ -18,6 +18,7 @@ import torch
 
 from .checkpoint import CheckpointError
 from .data import DATA_FORMS, SOURCE_OPTIONS, SPLITS, prepare_data
+from .context import CONTEXT_TESTS, evaluate_context
 from .evaluate import EvalOutOfMemory, evaluate_run, score_source
 from .model import GPTConfig, get_config
 from .offsets import KINDS
@@ -32,12 +33,13 @@ from .rundir import RESTART_HELP
 from .train import train
 
 # %% auto #0
-__all__ = ['RUN_FAILURES', 'SUITE_OPTIONS', 'FORWARDING', 'CliParser', 'check_choice', 'check_device', 'expand_kinds',
-           'dict_option_keys', 'add_train_args', 'config_from_args', 'add_train_command', 'interrupted', 'failed',
-           'cmd_train', 'add_eval_arguments', 'eval_kwargs', 'add_eval_command', 'describe_eval', 'score_kwargs',
-           'cmd_eval', 'add_generate_command', 'cmd_generate', 'add_suite_command', 'suite_overrides', 'suite_option',
-           'suite_models', 'show_plan', 'run_models', 'cmd_suite', 'add_forwarding_command', 'run_forwarded',
-           'add_bench_command', 'add_noise_command', 'build_parser', 'main']
+__all__ = ['RUN_FAILURES', 'EVAL_TESTS', 'SUITE_OPTIONS', 'FORWARDING', 'CliParser', 'check_choice', 'check_device',
+           'expand_kinds', 'dict_option_keys', 'add_train_args', 'config_from_args', 'add_train_command', 'interrupted',
+           'failed', 'cmd_train', 'add_eval_arguments', 'eval_kwargs', 'add_eval_command', 'describe_eval',
+           'describe_context', 'context_kwargs', 'score_kwargs', 'cmd_eval', 'add_generate_command', 'cmd_generate',
+           'add_suite_command', 'suite_overrides', 'suite_option', 'suite_models', 'show_plan', 'run_models',
+           'cmd_suite', 'add_forwarding_command', 'run_forwarded', 'add_bench_command', 'add_noise_command',
+           'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #2d433238
 class CliParser(argparse.ArgumentParser):
@@ -170,6 +172,8 @@ def eval_kwargs(args) -> dict:
                 latency_repeats=args.latency_repeats, device=args.device, progress=args.progress)
 
 # %% ../nbs/08_cli.ipynb #6f791ba9
+EVAL_TESTS = ("ppl", *CONTEXT_TESTS)  # what `fibattn eval --tests` runs
+
 def add_eval_command(commands):
     "The `eval` subcommand."
     p = commands.add_parser("eval", help="perplexity at 1x/2x/4x, loss by position, latency -> RUN_DIR/eval.json",
@@ -183,6 +187,12 @@ def add_eval_command(commands):
     p.add_argument("--split", choices=SPLITS, default="all", help="with --data: all of its text, or one of its splits")
     p.add_argument("--data-options", nargs="*", default=[], metavar="KEY=VALUE",
                    help=f"with --data, how to read it: {', '.join(SOURCE_OPTIONS)} (e.g. encoding_errors=replace)")
+    p.add_argument("--tests", nargs="+", choices=EVAL_TESTS, default=["ppl"],
+                   help="ppl: perplexity, loss by position, latency; copy, passkey: effective context (`07a_context`), "
+                        "up to the largest --factors, merged into RUN_DIR/eval.json")
+    p.add_argument("--spans", type=ranged(int, ">= 1"), default=16, help="copy: spans per length")
+    p.add_argument("--trials", type=ranged(int, ">= 1"), default=8, help="passkey: trials per length and depth")
+    p.add_argument("--seed", type=ranged(int, ">= 0"), default=0, help="copy, passkey: seeds the spans, keys and filler")
     p.add_argument("--device", default="auto", help='"auto" (CUDA when available), "cpu", "cuda:1", ...')
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bars")
     p.set_defaults(run=cmd_eval, parser=p)
@@ -197,6 +207,24 @@ def describe_eval(report: dict) -> str:
     return f"{report['run_dir']}: {report['attention']}  {ppl}  latency {report['latency_ms']:.1f} ms"
 
 
+def describe_context(run_dir, found: dict) -> str:
+    "One line: the copy gain at each span, and passkey accuracy at each length (mean over depths)."
+    parts = []
+    if "copy" in found: parts.append("copy gain " + " ".join(f"{r['span']}:{r['gain']:.2f}" for r in found["copy"]["rows"]))
+    if "passkey" in found:
+        acc = {}
+        for r in found["passkey"]["rows"]: acc.setdefault(r["factor"], []).append(r["accuracy"])
+        parts.append("passkey " + " ".join(f"{k}:{sum(v) / len(v):.2f}" for k, v in acc.items()))
+    return f"{run_dir}: " + "  ".join(parts)
+
+
+def context_kwargs(args) -> dict:
+    "Keyword arguments of `evaluate_context` from the parsed options."
+    factors = tuple(int(f) if float(f).is_integer() else f for f in args.factors)
+    return dict(tests=[t for t in args.tests if t in CONTEXT_TESTS], factors=factors, n_spans=args.spans,
+                trials=args.trials, seed=args.seed, device=args.device, progress=args.progress)
+
+
 def score_kwargs(args) -> dict:
     "Keyword arguments of `score_source` from the parsed options: `eval_kwargs` less latency, plus the data options."
     kw = {k: v for k, v in eval_kwargs(args).items() if not k.startswith("latency")}
@@ -207,14 +235,18 @@ def cmd_eval(args, argv: list[str]) -> int:
     "Evaluate each run directory (or score `--data` with it) and print a summary line."
     check_device(args.parser, args.device)
     if args.data is None and args.data_options: args.parser.error("argument --data-options: needs --data")
+    context = [t for t in args.tests if t in CONTEXT_TESTS]
+    if args.data is not None and context: args.parser.error("argument --tests: copy and passkey read the run's validation split, not --data")
     try: score_kw = score_kwargs(args)
     except ValueError as e: args.parser.error(str(e))
     for run_dir in args.run_dirs:
-        try: report = (evaluate_run(run_dir, **eval_kwargs(args)) if args.data is None
-                       else score_source(run_dir, args.data, args.split, **score_kw))
+        try:
+            if "ppl" in args.tests or args.data is not None:
+                print(describe_eval(evaluate_run(run_dir, **eval_kwargs(args)) if args.data is None
+                                    else score_source(run_dir, args.data, args.split, **score_kw)))
+            if context: print(describe_context(run_dir, evaluate_context(run_dir, **context_kwargs(args))))
         except (OSError, ValueError, EvalOutOfMemory) as e: args.parser.error(str(e))
         except RUN_FAILURES as e: failed(args.parser, e)
-        print(describe_eval(report))
     return 0
 
 # %% ../nbs/08_cli.ipynb #807ced65

@@ -16,7 +16,7 @@ from .offsets import KINDS
 
 # %% ../nbs/10_results.ipynb #ad551878
 def load_runs(folder) -> list:
-    "One flat row per result file in `folder`: kind, seed, perplexities, per-position NLL at 4x, latency, training facts."
+    "One flat row per result file in `folder`: kind, seed, perplexities, per-position NLL at the longest length, latency, training facts, copy and passkey results (None where not run)."
     rows = []
     for path in sorted(Path(folder).glob("*.json")):
         r = json.loads(path.read_text())
@@ -25,7 +25,8 @@ def load_runs(folder) -> list:
         rows.append(dict(kind=r["kind"], seed=r["seed"], **{f"ppl_{k}": v for k, v in e["ppl"].items()},
                          nll=e["nll"], per_position=e.get("per_position"), latency_ms=r["latency_ms"],
                          tokens=r["tokens"], steps=e.get("steps"), train_tok_s=r["train_tok_s"], device=r["device"],
-                         final_val_loss=r["final_val_loss"], alphas=e.get("alphas"), n_params=e.get("n_params")))
+                         final_val_loss=r["final_val_loss"], alphas=e.get("alphas"), n_params=e.get("n_params"),
+                         copy=e.get("copy"), passkey=e.get("passkey")))
     return sorted(rows, key=lambda r: (KINDS.index(r["kind"]) if r["kind"] in KINDS else 99, r["seed"]))
 
 SUITE_FOLDERS = ("suite80m", "suite")  # complete suites, preferred first: the 80 M-token one (issue #13), then 20 M
@@ -142,15 +143,16 @@ def load_latency(root=".") -> list:
 def plot_extrapolation(rows:list, # rows of `load_runs`
                        title:str="perplexity vs evaluation length", # figure title
                       ):
-    "A matplotlib figure: perplexity at 1x/2x/4x the training length per kind (mean ± std over seeds); dense in black."
+    "A matplotlib figure: perplexity at each evaluated multiple of the training length per kind (mean ± std over seeds); dense in black."
     import matplotlib.pyplot as plt
-    factors = ["1x", "2x", "4x"]
-    stats = {f: by_kind(rows, f"ppl_{f}") for f in factors}
+    factors = [k[4:] for k in dict.fromkeys(k for r in rows for k in r if k.startswith("ppl_")) if all(k in r for r in rows)]
+    stats, x = {f: by_kind(rows, f"ppl_{f}") for f in factors}, [float(f[:-1]) for f in factors]
     fig, ax = plt.subplots(figsize=(6, 4))
-    for i, kind in enumerate(stats["1x"]):
+    for i, kind in enumerate(stats[factors[0]]):
         means, stds = [stats[f][kind][0] for f in factors], [stats[f][kind][1] for f in factors]
-        ax.errorbar([1, 2, 4], means, yerr=stds, marker="o", capsize=3, label=kind, color="k" if kind == "dense" else f"C{i}")
-    ax.set(xscale="log", xticks=[1, 2, 4], xticklabels=factors, xlabel="evaluation length / training length",
+        ax.errorbar(x, means, yerr=stds, marker="o", capsize=3, label=kind, color="k" if kind == "dense" else f"C{i}",
+                    linestyle="--" if kind == "dense-alibi" else "-")
+    ax.set(xscale="log", xticks=x, xticklabels=factors, xlabel="evaluation length / training length",
            ylabel="perplexity", title=title)
     ax.minorticks_off(); ax.legend(fontsize=8); fig.tight_layout()
     return fig

@@ -93,7 +93,7 @@ def unpack_tokens():
     log("tokens unpacked and verified")
 
 
-SUITE_FOLDERS = {"suite": ("gpu80m", "suite80m"), "paper": ("paper", "paper")}  # step: (suite preset, nbs/results/<folder>)
+SUITE_FOLDERS = {"suite": ("gpu80m", "suite80m"), "small": ("gpu80m", "small80m"), "paper": ("paper", "paper")}  # step: (suite preset, nbs/results/<folder>)
 
 
 def suite(step: str, reserve: float):

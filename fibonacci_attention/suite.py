@@ -47,7 +47,8 @@ class SuitePreset:
 
 _REPLICATION = dict(data="pg_books", tokens=20_000_000, batch_size=64, lr=1.5e-3, warmup_frac=0.1, vocab_size=16384,
                     ckpt_every=100, log_every=10, data_options={"max_train_files": 4})
-_LONG_EVAL = dict(factors=(1, 2, 4, 8, 16), max_tokens=2**18, batch_size=8, falsify=True)  # ppl up to 16x
+_LONG_EVAL = dict(factors=(1, 2, 4, 8, 16), max_tokens=2**18, batch_size=8, falsify=True,
+                  context=dict(factors=(1, 2, 4, 8, 16)))  # ppl, copy and passkey up to 16x; the falsification test
 SUITES = {
     "cpu": SuitePreset("the CPU demo: tiny models, stdlib text, 250K tokens each, one seed",
                        dict(preset="tiny", tokens=250_000, batch_size=2, lr=1e-3), dict(max_tokens=16_384, latency_repeats=5)),
@@ -56,12 +57,12 @@ SUITES = {
     "gpu80m": SuitePreset("the longer replication: small models, all 8 pg_books shards, 80 M tokens (2 epochs) each, compiled with CUDA graphs",
                           dict(preset="small", **{**_REPLICATION, "tokens": 80_000_000, "data_options": {}, "compile": True,
                                                    "cuda_graphs": True}),
-                          dict(max_tokens=2**18, batch_size=8, falsify=True), (0, 1, 2)),
+                          _LONG_EVAL, (0, 1, 2)),
     "paper": SuitePreset("the paper's scale: paper models (60 M), all 8 pg_books shards, 80 M tokens each, compiled with CUDA "
                          "graphs; ppl to 16x, copy, passkey, falsification",
                          dict(preset="paper", **{**_REPLICATION, "tokens": 80_000_000, "data_options": {}, "compile": True,
                                                   "cuda_graphs": True}),
-                         dict(_LONG_EVAL, context=dict(factors=(1, 2, 4, 8, 16))), (0, 1, 2)),
+                         _LONG_EVAL, (0, 1, 2)),
 }
 
 # %% ../nbs/07c_suite.ipynb #3c971a49

@@ -109,7 +109,7 @@ def suite(step: str, reserve: float):
     narrow = [*(["--kinds", *os.environ["KINDS"].split()] if os.environ.get("KINDS") else []),
               *(["--seeds", *os.environ["SEEDS"].split()] if os.environ.get("SEEDS") else [])]
     run(CLI + ["suite", "--preset", preset, "--out", str(here), "--no-progress", "--seconds", str(seconds), *narrow,
-               "--set", f"cache_dir={CACHE}", "ckpt_every=250"], seconds + 45)
+               "--set", f"cache_dir={CACHE}", f"ckpt_every={os.environ.get('CKPT_EVERY', 250)}"], seconds + 45)
     with tarfile.open(OUT / f"{step}.tgz", "w:gz") as tar:
         for sub in ("results", "falsify"): tar.add(here / sub, arcname=sub)
         for m in here.glob("runs/*/metrics.jsonl"): tar.add(m, arcname=f"metrics/{m.parent.name}.jsonl")

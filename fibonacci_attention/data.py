@@ -16,6 +16,7 @@ import shutil
 import sysconfig
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from glob import glob, has_magic
@@ -29,12 +30,12 @@ from .runtime import progress_bar
 
 # %% auto #0
 __all__ = ['VAL_FRACTION', 'TEXT_SUFFIXES', 'DATA_FORMS', 'ENCODING_ERRORS', 'EXCLUDED_DIRS', 'PG_BOOKS_ENV', 'EOT',
-           'TOKENIZER_CHARS', 'TOKENIZER_SETTINGS', 'BATCH_CHARS', 'FORMAT_VERSION', 'SPLITS', 'SOURCE_OPTIONS',
-           'require_data_extra', 'split_of', 'check_encoding_errors', 'iter_documents', 'Corpus', 'file_corpus',
-           'stdlib_corpus', 'pg_books_dir', 'pg_books_corpus', 'held_out_tail', 'single_file_corpus', 'local_corpus',
-           'hf_corpus', 'resolve_source', 'absolute_source', 'cap_documents', 'check_vocab_size', 'train_tokenizer',
-           'load_tokenizer', 'encode_documents', 'TokenData', 'load_token_data', 'cache_key', 'find_cached',
-           'prepare_data', 'source_tokens', 'get_batch']
+           'TOKENIZER_CHARS', 'TOKENIZER_SETTINGS', 'BATCH_CHARS', 'FORMAT_VERSION', 'CACHE_META_KEYS', 'SPLITS',
+           'SOURCE_OPTIONS', 'require_data_extra', 'split_of', 'check_encoding_errors', 'iter_documents', 'Corpus',
+           'file_corpus', 'stdlib_corpus', 'pg_books_dir', 'pg_books_corpus', 'held_out_tail', 'single_file_corpus',
+           'local_corpus', 'hf_corpus', 'resolve_source', 'absolute_source', 'cap_documents', 'check_vocab_size',
+           'train_tokenizer', 'load_tokenizer', 'encode_documents', 'TokenData', 'DamagedCacheError', 'load_token_data',
+           'cache_key', 'find_cached', 'prepare_data', 'source_tokens', 'get_batch']
 
 # %% ../nbs/05_data.ipynb #09333d50
 def require_data_extra(module: str, # name of the module to import, e.g. "tokenizers"
@@ -71,14 +72,35 @@ def _kind(path: Path) -> str:
     "The suffix that says how to read `path`, looking through a trailing .gz."
     return Path(path.stem).suffix if path.suffix == ".gz" else path.suffix
 
-def _json_records(f, kind: str) -> Iterator[dict]:
-    "Records of an open JSON-lines file, or of a .json file holding one array."
+# %% ../nbs/05_data.ipynb #9dfbc588
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
+               bool: "a boolean", type(None): "null"}  # every type json.loads returns
+
+def _json_type(value) -> str: return _JSON_TYPES.get(type(value), type(value).__name__)
+
+def _parse_json(text: str, path: Path, line: int | None = None):
+    "`text` parsed as JSON, or a ValueError naming `path` and the line (`line`, else the error's own)."
+    try: return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"data: {path} line {line or e.lineno}: not valid JSON ({e.msg}, column {e.colno})") from None
+
+def _json_records(f, kind: str, path: Path) -> Iterator[tuple[str, object]]:
+    "`(where, record)` for each record of an open JSON-lines file, or of a .json file holding one array."
     if kind == ".json":
         text = f.read()
-        if text.lstrip().startswith("["): yield from json.loads(text); return
-        f = text.splitlines()
-    for line in f:
-        if line.strip(): yield json.loads(line)
+        if text.lstrip().startswith("["):
+            yield from ((f"{path} record {i}", r) for i, r in enumerate(_parse_json(text, path), 1)); return
+        f = text.split("\n")  # lines as a file gives them (str.splitlines also cuts at U+2028 inside a string)
+    for n, line in enumerate(f, 1):
+        if line.strip(): yield f"{path} line {n}", _parse_json(line, path, n)
+
+def _record_text(record, text_field: str, where: str) -> str:
+    "The string in `record[text_field]`, or a ValueError naming `where` (file and line) and what is wrong."
+    if not isinstance(record, dict): raise ValueError(f"data: {where}: {_json_type(record)}, not a JSON object")
+    if text_field not in record: raise ValueError(f"data: {where}: no field {text_field!r} (the text_field option names it)")
+    if not isinstance(text := record[text_field], str):
+        raise ValueError(f"data: {where}: field {text_field!r} is {_json_type(text)}, not a string")
+    return text
 
 # %% ../nbs/05_data.ipynb #0226139f
 def iter_documents(path: Path, # a text or JSON(-lines) file, optionally .gz
@@ -92,14 +114,14 @@ def iter_documents(path: Path, # a text or JSON(-lines) file, optionally .gz
     try:
         with opener(path, "rt", encoding="utf-8", errors=check_encoding_errors(encoding_errors)) as f:
             if kind not in (".json", ".jsonl"): yield name, f.read(); return
-            for i, record in enumerate(_json_records(f, kind)):
-                if text_field not in record:
-                    raise ValueError(f"text_field: {path} has a record without the field {text_field!r}")
-                yield f"{name}#{i}", record[text_field]
+            for i, (where, record) in enumerate(_json_records(f, kind, path)):
+                yield f"{name}#{i}", _record_text(record, text_field, where)
     except UnicodeDecodeError as e:
         bad = e.object[e.start:e.start + 1].hex()
-        raise ValueError(f"{path}: not UTF-8 text (byte 0x{bad}); convert it to UTF-8, "
+        raise ValueError(f"data: {path}: not UTF-8 text (byte 0x{bad}); convert it to UTF-8, "
                          "or pass encoding_errors='replace' (fibattn: --data-options encoding_errors=replace)") from None
+    except EOFError: raise ValueError(f"data: {path}: a truncated gzip file (its compressed stream ends early)") from None
+    except (gzip.BadGzipFile, zlib.error) as e: raise ValueError(f"data: {path}: not a valid gzip file ({e})") from None
 
 # %% ../nbs/05_data.ipynb #f6ae2347
 @dataclass
@@ -245,11 +267,14 @@ def local_corpus(source: str, # a folder, a file or a glob pattern
     return file_corpus(_slug(root.resolve().name), root, files, named, text_field, val_fraction, encoding_errors)
 
 # %% ../nbs/05_data.ipynb #07588b25
-def _rows(dataset, text_field: str) -> Iterator[str]:
-    "The `text_field` of every row of a Hugging Face dataset (map-style or streaming), read in batches."
+def _rows(dataset, text_field: str, where: str) -> Iterator[str]:
+    "The `text_field` string of every row of a Hugging Face dataset (map-style or streaming), read in batches; `where` names it."
+    n = 0
     for batch in dataset.iter(batch_size=1000):
         if text_field not in batch: raise ValueError(f"text_field: the dataset has no column {text_field!r}")
-        yield from batch[text_field]
+        for text in batch[text_field]:
+            n += 1
+            yield _record_text({text_field: text}, text_field, f"{where} row {n}")
 
 def hf_corpus(name: str, # dataset name on the Hugging Face hub, or a builder such as "json"
               text_field: str = "text", # column holding the text
@@ -262,8 +287,10 @@ def hf_corpus(name: str, # dataset name on the Hugging Face hub, or a builder su
     def documents(split):
         ds = load()
         held_out = next((s for s in ("validation", "valid", "test") if s in ds), None)
-        if held_out: yield from _rows(ds["train" if split == "train" else held_out], text_field); return
-        for i, text in enumerate(_rows(ds["train"], text_field)):
+        if held_out:
+            part = "train" if split == "train" else held_out
+            yield from _rows(ds[part], text_field, f"hf:{name} {part}"); return
+        for i, text in enumerate(_rows(ds["train"], text_field, f"hf:{name} train")):
             if split_of(str(i), val_fraction) == split: yield text
     identity = dict(dataset=name, hf_kwargs=hf_kwargs, text_field=text_field, val_fraction=val_fraction)
     return Corpus(re.sub(r"[^A-Za-z0-9]+", "_", name.split("/")[-1])[:32], identity, documents)
@@ -337,8 +364,11 @@ def train_tokenizer(docs: Iterable[str], # training documents
 
 def load_tokenizer(path: str | Path, # a tokenizer.json file
                   ):
-    "The `tokenizers.Tokenizer` saved at `path`."
-    return require_data_extra("tokenizers").Tokenizer.from_file(str(path))
+    "The `tokenizers.Tokenizer` saved at `path`; a ValueError naming the file when it is not one."
+    tk = require_data_extra("tokenizers")
+    if not Path(path).exists(): raise FileNotFoundError(f"tokenizer: {path} does not exist")
+    try: return tk.Tokenizer.from_file(str(path))
+    except Exception as e: raise ValueError(f"tokenizer: {path}: not a tokenizer file ({e})") from None  # tokenizers raises bare Exceptions
 
 # %% ../nbs/05_data.ipynb #38a7f6bc
 BATCH_CHARS = 8_000_000  # characters tokenized per batch: parallel enough, bounded memory
@@ -392,15 +422,62 @@ class TokenData:
         "The `tokenizers.Tokenizer` of these tokens."
         return load_tokenizer(self.tokenizer_path)
 
+# %% ../nbs/05_data.ipynb #217b6c08
+class DamagedCacheError(ValueError):
+    "A missing or damaged file in a token cache folder; the message names the file and the problem."
+    def __init__(self, file: Path, problem: str):
+        self.file, self.problem = Path(file), problem
+        super().__init__(f"data: {file}: {problem} (a damaged token cache; prepare_data builds it again from its source)")
+
+CACHE_META_KEYS = ("vocab_size", "eot_id", "train_tokens", "validation_tokens")  # the integers of meta.json that loading uses
+
+def _present(path: Path) -> Path:
+    "`path`, or a `DamagedCacheError` saying it is missing."
+    if not path.is_file(): raise DamagedCacheError(path, "missing")
+    return path
+
+# %% ../nbs/05_data.ipynb #ffb5a527
+def _read_meta(path: Path) -> dict:
+    "A cache's meta.json: a JSON object with integer `CACHE_META_KEYS`, eot_id < vocab_size <= 65536."
+    raw = _present(path).read_bytes()
+    try: meta = json.loads(raw.decode("utf-8"))  # a UnicodeDecodeError is a ValueError too
+    except ValueError as e: raise DamagedCacheError(path, f"not valid JSON ({e})") from None
+    if not isinstance(meta, dict): raise DamagedCacheError(path, f"{_json_type(meta)}, not a JSON object")
+    if key := next((k for k in CACHE_META_KEYS if type(meta.get(k)) is not int), None):
+        raise DamagedCacheError(path, f"no integer {key!r}")
+    if not 0 <= meta["eot_id"] < meta["vocab_size"] <= 2**16:
+        raise DamagedCacheError(path, f"eot_id {meta['eot_id']} and vocab_size {meta['vocab_size']} break 0 <= eot_id < vocab_size <= 65536")
+    return meta
+
+def _check_tokenizer(path: Path, meta: dict):
+    "Raise a `DamagedCacheError` unless `path` loads as a tokenizer with meta.json's eot_id and at most vocab_size entries."
+    _present(path)
+    try: tokenizer = load_tokenizer(path)
+    except ValueError: raise DamagedCacheError(path, "does not load as a tokenizer") from None
+    if (eot := tokenizer.token_to_id(EOT)) != meta["eot_id"]: raise DamagedCacheError(path, f"{EOT} is id {eot}, meta.json says {meta['eot_id']}")
+    if (n := tokenizer.get_vocab_size()) > meta["vocab_size"]:
+        raise DamagedCacheError(path, f"{n} entries, more than vocab_size {meta['vocab_size']}")
+
+def _read_tokens(path: Path, n_tokens: int, vocab_size: int) -> np.memmap:
+    "A cache's uint16 stream, memory-mapped: `n_tokens` tokens, every id below `vocab_size` (one pass for the max)."
+    if (size := _present(path).stat().st_size) == 0: raise DamagedCacheError(path, "empty: no tokens")
+    if size % 2: raise DamagedCacheError(path, f"{size} bytes, an odd number: not whole uint16 tokens")
+    if size // 2 != n_tokens: raise DamagedCacheError(path, f"{size // 2} tokens, where meta.json says {n_tokens}")
+    tokens = np.memmap(path, dtype=np.uint16, mode="r")
+    if (top := int(tokens.max())) >= vocab_size: raise DamagedCacheError(path, f"token id {top} >= vocab_size {vocab_size}")
+    return tokens
+
 # %% ../nbs/05_data.ipynb #bd32bf76
 def load_token_data(folder: str | Path, # a cache folder written by `prepare_data`
                    ) -> TokenData:
-    "The `TokenData` stored in `folder`."
+    "The `TokenData` stored in `folder`, checked: a `DamagedCacheError` names the first missing or damaged file."
     folder = Path(folder)
-    meta = json.loads((folder / "meta.json").read_text())
-    tokens = lambda name: np.memmap(folder / name, dtype=np.uint16, mode="r")
-    return TokenData(tokens("train.bin"), tokens("val.bin"), folder / "tokenizer.json", meta["vocab_size"],
-                     meta["eot_id"], folder.name, meta)
+    if not folder.is_dir(): raise FileNotFoundError(f"data: {folder}: no such cache folder")
+    meta = _read_meta(folder / "meta.json")
+    _check_tokenizer(folder / "tokenizer.json", meta)
+    train, val = (_read_tokens(folder / name, meta[count], meta["vocab_size"])
+                  for name, count in (("train.bin", "train_tokens"), ("val.bin", "validation_tokens")))
+    return TokenData(train, val, folder / "tokenizer.json", meta["vocab_size"], meta["eot_id"], folder.name, meta)
 
 def cache_key(corpus: Corpus, # the resolved source
               settings: dict, # everything else that defines the tokens
@@ -451,7 +528,13 @@ def find_cached(cache_dir: str | Path, # folder of cache folders
                ) -> Path | None:
     "The newest cache folder in `cache_dir` built for `request`, or None."
     metas = sorted(Path(cache_dir).glob("*/meta.json"), key=lambda m: m.stat().st_mtime, reverse=True)
-    return next((m.parent for m in metas if json.loads(m.read_text()).get("request") == request), None)
+    return next((m.parent for m in metas if _recorded_request(m) == request), None)
+
+def _recorded_request(meta_path: Path) -> dict | None:
+    "The `request` a cache's meta.json records; None when it does not read as a JSON object (it matches nothing)."
+    try: meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError): return None
+    return meta.get("request") if isinstance(meta, dict) else None
 
 # %% ../nbs/05_data.ipynb #7589d577
 def prepare_data(source: str = "stdlib", # 'stdlib' | 'pg_books' | 'hf:NAME' | a local folder, file or glob
@@ -470,7 +553,7 @@ def prepare_data(source: str = "stdlib", # 'stdlib' | 'pg_books' | 'hf:NAME' | a
                  hf_kwargs: dict | None = None, # more arguments for `datasets.load_dataset`
                  encoding_errors: str = "strict", # local files that are not UTF-8: "strict" (an error) or "replace"
                 ) -> TokenData:
-    "Tokenize a text source into cached uint16 train/validation streams (built once, then loaded)."
+    "Tokenize a text source into cached uint16 train/validation streams (built once, then loaded; built again if damaged)."
     check_vocab_size(vocab_size)
     settings = dict(vocab_size=vocab_size, max_tokens=max_tokens, max_docs=max_docs, max_chars=max_chars,
                     tokenizer_chars=tokenizer_chars, tokenizer=TOKENIZER_SETTINGS, version=FORMAT_VERSION)
@@ -483,10 +566,14 @@ def prepare_data(source: str = "stdlib", # 'stdlib' | 'pg_books' | 'hf:NAME' | a
         return load_token_data(found)
     folder = Path(cache_dir) / cache_key(corpus, settings)
     if progress and corpus.note: print(corpus.note)
-    if not (folder / "meta.json").exists():
-        _build(corpus, dict(settings, request=request), folder, progress)
-        if progress: _summary(load_token_data(folder).meta, folder)
-    return load_token_data(folder)
+    if folder.exists():
+        try: return load_token_data(folder)
+        except DamagedCacheError as e: print(f"data: {e.file}: {e.problem}; building {folder} again")
+        shutil.rmtree(folder, ignore_errors=True)
+    _build(corpus, dict(settings, request=request), folder, progress)
+    data = load_token_data(folder)
+    if progress: _summary(data.meta, folder)
+    return data
 
 def _summary(meta: dict, folder: Path):
     "Print what a build produced."

@@ -5,6 +5,7 @@
 # %% ../nbs/07a_context.ipynb #427cedba
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from pathlib import Path
@@ -48,11 +49,16 @@ def _batches(rows: torch.Tensor, batch_tokens: int):
     "Split (n, T) rows into batches of about `batch_tokens` tokens (at least one row each)."
     return rows.split(max(1, batch_tokens // rows.shape[1]))
 
-def _scored(model, x, y, length: int, batch_size: int):
-    "`token_nll`, with an out-of-memory error turned into advice."
-    try: return token_nll(model, x, y)
+@contextlib.contextmanager
+def _advice_on_oom(length: int, batch: int):
+    "Turn a CUDA out-of-memory error inside the block into an `EvalOutOfMemory` that says what to lower."
+    try: yield
     except torch.cuda.OutOfMemoryError as err:
-        raise EvalOutOfMemory(f"out of memory at length {length} with {batch_size} sequences; lower batch_tokens") from err
+        raise EvalOutOfMemory(f"out of memory at length {length} with {batch} sequences; lower batch_tokens") from err
+
+def _scored(model, x, y):
+    "`token_nll` of a batch, out-of-memory errors turned into advice."
+    with _advice_on_oom(x.shape[1], len(x)): return token_nll(model, x, y)
 
 @torch.no_grad()
 def copy_test(model: torch.nn.Module, # the language model (eval mode)
@@ -67,7 +73,7 @@ def copy_test(model: torch.nn.Module, # the language model (eval mode)
     rows, bar = [], progress_bar(progress, total=len(spans), desc="copy", unit="span", leave=False)
     for span in spans:
         pairs = repeated_spans(tokens, span, n_spans, seed)
-        nll = torch.cat([_scored(model, b[:, :-1], b[:, 1:], 2 * span, len(b)).cpu() for b in _batches(pairs, batch_tokens)])
+        nll = torch.cat([_scored(model, b[:, :-1], b[:, 1:]).cpu() for b in _batches(pairs, batch_tokens)])
         first, second = nll[:, :span - 1].mean().item(), nll[:, span:].mean().item()  # targets 1..p-1 of each copy
         rows.append(dict(span=span, nll_first=first, nll_second=second, gain=first - second, spans=n_spans))
         bar.update()
@@ -99,7 +105,7 @@ def _answer_scores(model, ids: torch.Tensor, n_answer: list[int]):
     "Per trial (rows of `length + 1` ids): whether greedy decoding returns the answer, and the answer's mean NLL."
     x, y = ids[:, :-1], ids[:, 1:]
     device, last = model_device(model), max(n_answer)
-    with autocast(device): logits, _ = model(x.to(device))
+    with _advice_on_oom(x.shape[1], len(x)), autocast(device): logits, _ = model(x.to(device))
     logits, y = logits[:, -last:].float().cpu(), y[:, -last:]  # (B, last, V): the answer's positions
     nll, hit = F.cross_entropy(logits.transpose(1, 2), y, reduction="none"), logits.argmax(-1) == y
     return ([bool(hit[i, last - n:].all()) for i, n in enumerate(n_answer)],
@@ -123,12 +129,10 @@ def passkey_test(model: torch.nn.Module, # the language model (eval mode)
             rng = np.random.default_rng([seed, length, round(depth * 1000)])
             keys, starts = rng.integers(10_000, 100_000, trials), rng.integers(0, len(tokens) - length, trials)
             made = [passkey_sample(encode, tokens[s:s + length], length, depth, int(k)) for k, s in zip(keys, starts)]
-            ids = torch.tensor([m[0] for m in made], dtype=torch.int64)
-            hits, nlls = [], []
-            for i in range(0, trials, max(1, batch_tokens // length)):
-                part = slice(i, i + max(1, batch_tokens // length))
-                try: h, n = _answer_scores(model, ids[part], [m[1] for m in made[part]])
-                except torch.cuda.OutOfMemoryError as err: raise EvalOutOfMemory(f"out of memory in passkey at length {length}; lower batch_tokens") from err
+            ids, n_answer = torch.tensor([m[0] for m in made], dtype=torch.int64), [m[1] for m in made]
+            hits, nlls, per = [], [], max(1, batch_tokens // length)
+            for i in range(0, trials, per):
+                h, n = _answer_scores(model, ids[i:i + per], n_answer[i:i + per])
                 hits += h; nlls += n
             rows.append(dict(factor=name, length=length, depth=depth, accuracy=sum(hits) / trials,
                              answer_nll=sum(nlls) / trials, trials=trials))

@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+import signal
 import sys
 import time
+import typing
 from dataclasses import fields
 from inspect import Parameter, signature
 from pathlib import Path
@@ -28,18 +30,18 @@ from .runtime import resolve_device
 from .sample import generate_text
 from .suite import (SUITES, folder_rows, format_table, launch, plot_suite, run_worker, stop_at,
                                        suite_configs, suite_eval_kwargs, suite_plan, write_summary_csv)
-from .recipe import FIELD_RULES, ConfigError, TrainConfig, run_name
+from .recipe import FIELD_RULES, RECIPE_MODEL_FIELDS, ConfigError, TrainConfig, run_name
 from .rundir import RESTART_HELP
 from .train import train
 
 # %% auto #0
-__all__ = ['RUN_FAILURES', 'EVAL_TESTS', 'SUITE_OPTIONS', 'FORWARDING', 'CliParser', 'check_choice', 'check_device',
-           'expand_kinds', 'dict_option_keys', 'add_train_args', 'config_from_args', 'add_train_command', 'interrupted',
-           'failed', 'cmd_train', 'add_eval_arguments', 'eval_kwargs', 'add_eval_command', 'describe_eval',
-           'describe_context', 'context_kwargs', 'score_kwargs', 'cmd_eval', 'add_generate_command', 'cmd_generate',
-           'add_suite_command', 'suite_overrides', 'suite_option', 'suite_models', 'show_plan', 'run_models',
-           'cmd_suite', 'add_forwarding_command', 'run_forwarded', 'add_bench_command', 'add_noise_command',
-           'build_parser', 'main']
+__all__ = ['RUN_FAILURES', 'EVAL_TESTS', 'SUITE_OPTIONS', 'OWN_OPTIONS', 'FORWARDING', 'CliParser', 'check_choice',
+           'check_device', 'expand_kinds', 'dict_option_keys', 'add_train_args', 'config_from_args',
+           'add_train_command', 'interrupted', 'failed', 'cmd_train', 'add_eval_arguments', 'eval_kwargs',
+           'add_eval_command', 'describe_eval', 'describe_context', 'context_kwargs', 'score_kwargs', 'cmd_eval',
+           'add_generate_command', 'cmd_generate', 'add_suite_command', 'suite_option', 'suite_overrides',
+           'suite_models', 'show_plan', 'run_models', 'cmd_suite', 'add_forwarding_command', 'run_forwarded',
+           'add_bench_command', 'add_noise_command', 'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #2d433238
 class CliParser(argparse.ArgumentParser):
@@ -59,7 +61,7 @@ def check_choice(parser: argparse.ArgumentParser, option: str, value, choices):
 
 
 def check_device(parser: argparse.ArgumentParser, device: str, option: str = "--device"):
-    "Stop with a one-line error unless this machine has `device`."
+    "Stop with a one-line error unless a run can use `device` on this machine (`runtime.resolve_device`)."
     try: resolve_device(device)
     except ValueError as e: parser.error(f"argument {option}: {e}")
 
@@ -74,9 +76,10 @@ def expand_kinds(parser: argparse.ArgumentParser, names: list[str]) -> list[str]
 
 # %% ../nbs/08_cli.ipynb #a1d0c0f1
 def dict_option_keys() -> dict:
-    "The keys each dict field of TrainConfig may hold: GPTConfig fields, and `prepare_data`'s keyword options."
-    data = [n for n, p in signature(prepare_data).parameters.items() if p.kind is Parameter.KEYWORD_ONLY]
-    return {"model": [f.name for f in fields(GPTConfig)], "data_options": data}
+    "The keys each dict field of TrainConfig may hold, with their declared types: GPTConfig fields, `prepare_data`'s keyword options."
+    hints = typing.get_type_hints(prepare_data)
+    data = {n: hints[n] for n, p in signature(prepare_data).parameters.items() if p.kind is Parameter.KEYWORD_ONLY}
+    return {"model": {f.name: f.type for f in fields(GPTConfig)}, "data_options": data}
 
 
 def _text_or_none(text: str): return None if text.lower() == "none" else text
@@ -102,8 +105,10 @@ def add_train_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     "The TrainConfig of parsed `add_train_args` options; ValueError naming the option of a bad value."
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    option = {name: "--" + name.replace("_", "-") for name in values}  # every field has an option of its own
     for name, keys in dict_option_keys().items():
-        if isinstance(values[name], list): values[name] = parse_overrides(values[name], keys, "--" + name.replace("_", "-"))
+        if isinstance(values[name], list):
+            values[name] = parse_overrides(values[name], keys, option[name], {k: option[k] for k in keys if k in option})
     values["betas"] = tuple(values["betas"])
     try: cfg = TrainConfig(**values)
     except ConfigError as e: raise ValueError(f"argument --{e.field.replace('_', '-')}: expected {e.expected}, got {e.value!r}") from None
@@ -160,7 +165,7 @@ def add_eval_arguments(p: argparse.ArgumentParser, defaults: bool = True):
                    help="at most this many windows of the longest length (every length scores the same tokens)")
     p.add_argument("--eval-max-tokens", type=ranged(int, ">= 1"), default=None, help="at most this many scored tokens per length")
     p.add_argument("--buckets", type=ranged(int, ">= 1"), default=d(16), help="position buckets of the per-position loss")
-    p.add_argument("--latency-batch", type=ranged(int, ">= 1"), default=d(4), help="sequences in the latency batch")
+    p.add_argument("--latency-batch", type=ranged(int, ">= 1 and <= 2**16"), default=d(4), help="sequences in the latency batch")
     p.add_argument("--latency-repeats", type=ranged(int, ">= 1"), default=d(10), help="timed forwards (the median is reported)")
 
 
@@ -190,9 +195,9 @@ def add_eval_command(commands):
     p.add_argument("--tests", nargs="+", choices=EVAL_TESTS, default=["ppl"],
                    help="ppl: perplexity, loss by position, latency; copy, passkey: effective context (`07a_context`), "
                         "up to the largest --factors, merged into RUN_DIR/eval.json")
-    p.add_argument("--spans", type=ranged(int, ">= 1"), default=16, help="copy: spans per length")
-    p.add_argument("--trials", type=ranged(int, ">= 1"), default=8, help="passkey: trials per length and depth")
-    p.add_argument("--seed", type=ranged(int, ">= 0"), default=0, help="copy, passkey: seeds the spans, keys and filler")
+    p.add_argument("--spans", type=ranged(int, ">= 1 and <= 2**16"), default=16, help="copy: spans per length")
+    p.add_argument("--trials", type=ranged(int, ">= 1 and <= 2**16"), default=8, help="passkey: trials per length and depth")
+    p.add_argument("--seed", type=ranged(int, FIELD_RULES["seed"]), default=0, help="copy, passkey: seeds the spans, keys and filler")
     p.add_argument("--device", default="auto", help='"auto" (CUDA when available), "cpu", "cuda:1", ...')
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bars")
     p.set_defaults(run=cmd_eval, parser=p)
@@ -228,7 +233,8 @@ def context_kwargs(args) -> dict:
 def score_kwargs(args) -> dict:
     "Keyword arguments of `score_source` from the parsed options: `eval_kwargs` less latency, plus the data options."
     kw = {k: v for k, v in eval_kwargs(args).items() if not k.startswith("latency")}
-    return {**kw, **parse_overrides(args.data_options, list(SOURCE_OPTIONS), "--data-options")}
+    options = {k: t for k, t in dict_option_keys()["data_options"].items() if k in SOURCE_OPTIONS}
+    return {**kw, **parse_overrides(args.data_options, options, "--data-options")}
 
 
 def cmd_eval(args, argv: list[str]) -> int:
@@ -260,7 +266,8 @@ def add_generate_command(commands):
     p.add_argument("--max-new-tokens", type=ranged(int, ">= 0"), default=200, help="tokens to sample")
     p.add_argument("--temperature", type=ranged(float, ">= 0"), default=0.8, help="softmax temperature; 0: greedy")
     p.add_argument("--top-k", type=ranged(int, ">= 1", True), default=50, help="sample among the k most likely tokens; none: all")
-    p.add_argument("--seed", type=ranged(int, ">= 0", True), default=0, help="random seed (the same seed, the same text); none: unseeded")
+    p.add_argument("--seed", type=ranged(int, FIELD_RULES["seed"], True), default=0,
+                   help="random seed (the same seed, the same text); none: unseeded")
     p.add_argument("--device", default="auto", help='"auto" (CUDA when available), "cpu", "cuda:1", ...')
     p.add_argument("--compile", action="store_true",
                    help="compile the decoding step (torch.compile); the first token waits for the compilation")
@@ -295,9 +302,9 @@ def add_suite_command(commands):
                                         f"tabulate and plot. Presets: {presets}.")
     p.add_argument("--preset", default="cpu", choices=list(SUITES), help="suite preset (`suite.SUITES`)")
     p.add_argument("--kinds", nargs="+", default=["all"], help=f"'all' or some of: {', '.join(KINDS)}")
-    p.add_argument("--seeds", nargs="+", type=ranged(int, ">= 0"), default=None, help="seeds (default: the preset's)")
-    p.add_argument("--tokens", type=ranged(int, ">= 1"), default=None, help="training tokens per model (default: the preset's)")
-    p.add_argument("--steps", type=ranged(int, ">= 1"), default=None, help="optimizer steps per model (overrides --tokens)")
+    p.add_argument("--seeds", nargs="+", type=ranged(int, FIELD_RULES["seed"]), default=None, help="seeds (default: the preset's)")
+    p.add_argument("--tokens", type=ranged(int, FIELD_RULES["tokens"]), default=None, help="training tokens per model (default: the preset's)")
+    p.add_argument("--steps", type=ranged(int, FIELD_RULES["steps"]), default=None, help="optimizer steps per model (overrides --tokens)")
     p.add_argument("--data", default=None, help="'stdlib', 'pg_books', a folder or file, or hf:NAME (default: the preset's)")
     p.add_argument("--model", nargs="*", default=[], metavar="KEY=VALUE", help="GPTConfig overrides, e.g. n_layers=2")
     p.add_argument("--set", nargs="*", default=[], dest="recipe", metavar="KEY=VALUE",
@@ -306,7 +313,7 @@ def add_suite_command(commands):
     p.add_argument("--device", default="auto", help='"auto" (CUDA when available), "cpu", "cuda:1", ...')
     p.add_argument("--devices", nargs="+", type=_worker_device, default=None, metavar="DEVICE",
                    help="one worker process per device, sharing the models: GPU indices (0 1 2 3) or cpu")
-    p.add_argument("--seconds", type=ranged(float, "> 0"), default=None,
+    p.add_argument("--seconds", type=ranged(float, "> 0 and <= 1e9"), default=None,  # 1e9 s: about the most a timer takes
                    help="stop after this long, as Ctrl-C would (models in training keep checkpoints; run again to resume)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bars")
     add_eval_arguments(p, defaults=False)
@@ -318,19 +325,24 @@ def add_suite_command(commands):
 
 # %% ../nbs/08_cli.ipynb #058a1763
 SUITE_OPTIONS = ("tokens", "steps", "data", "device", "progress")  # TrainConfig fields with a `fibattn suite` option of their own
-
-def suite_overrides(args) -> dict:
-    "The TrainConfig fields the command line sets over the preset's (ValueError naming --set or --model)."
-    settable = [f.name for f in fields(TrainConfig) if f.name not in ("attention", "seed", "name", "out_dir", "model")]
-    given = {k: getattr(args, k) for k in SUITE_OPTIONS if getattr(args, k) is not None}
-    model = parse_overrides(args.model, [f.name for f in fields(GPTConfig)], "--model")
-    if model: given["model"] = model
-    return {**parse_overrides(args.recipe, settable, "--set"), **given}
-
+OWN_OPTIONS = {"attention": "--kinds", "seed": "--seeds", "out_dir": "--out", "model": "--model",
+               **{k: "--" + k for k in SUITE_OPTIONS}}  # field -> the suite option that sets it (not `--set`)
 
 def suite_option(field: str) -> str:
     "The option that sets TrainConfig field `field` in `fibattn suite`."
-    return "--" + field.replace("_", "-") if field in SUITE_OPTIONS + ("model",) else f"--set {field}"
+    return OWN_OPTIONS.get(field, f"--set {field}")
+
+
+def suite_overrides(args) -> dict:
+    "The TrainConfig fields the command line sets over the preset's (ValueError naming --set or --model)."
+    settable = {f.name: f.type for f in fields(TrainConfig) if f.name not in (*OWN_OPTIONS, "name")}
+    given = {k: getattr(args, k) for k in SUITE_OPTIONS if getattr(args, k) is not None}
+    model = parse_overrides(args.model, dict_option_keys()["model"], "--model", {k: suite_option(k) for k in RECIPE_MODEL_FIELDS})
+    if model: given["model"] = model
+    recipe, data_keys = parse_overrides(args.recipe, settable, "--set", OWN_OPTIONS), dict_option_keys()["data_options"]
+    for key in recipe.get("data_options", {}):
+        if key not in data_keys: raise ValueError(f"argument --set data_options: unknown key {key!r} (choose from {', '.join(data_keys)})")
+    return {**recipe, **given}
 
 # %% ../nbs/08_cli.ipynb #0b8c0df1
 def suite_models(args, out: Path) -> list:
@@ -358,7 +370,7 @@ def run_models(args, out: Path) -> int:
         return len(configs)
     stop_at(args.seconds)
     try: run_worker(configs, eval_kw, out)
-    finally: stop_at(None)
+    finally: signal.setitimer(signal.ITIMER_REAL, 0)  # cancel the timer: `stop_at(None)` leaves a running one alone
     return len(configs)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
-import signal
 import sys
 import time
 import typing
@@ -370,7 +369,7 @@ def run_models(args, out: Path) -> int:
         return len(configs)
     stop_at(args.seconds)
     try: run_worker(configs, eval_kw, out)
-    finally: signal.setitimer(signal.ITIMER_REAL, 0)  # cancel the timer: `stop_at(None)` leaves a running one alone
+    finally: stop_at(None)  # cancel the timer of --seconds
     return len(configs)
 
 

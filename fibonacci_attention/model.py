@@ -62,7 +62,13 @@ class GPTConfig:
 # %% ../nbs/04_model.ipynb #4515540a
 def _config_problems(c: GPTConfig):
     "(field, expectation) pairs that `c` violates."
-    positive = ["vocab_size", "n_layers", "n_heads", "n_kv_heads", "d_model", "ctx_len", "window", "rope_base"]
+    for f in fields(c):  # types first: the comparisons below need numbers
+        value = getattr(c, f.name)
+        if f.type in (int, int | None) and value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            yield f.name, "an integer"; return
+        if f.type is float and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+            yield f.name, "a finite number"; return
+    positive = ["vocab_size", "n_layers", "n_heads", "n_kv_heads", "d_model", "ctx_len", "window", "rope_base", "norm_eps"]
     yield from ((n, "a positive number") for n in positive if not getattr(c, n) > 0)
     yield from ((n, "> 0") for n in ["alpha0", "alpha_min", "alpha_max"] if not getattr(c, n) > 0)
     if c.attention not in KINDS: yield "attention", f"one of {KINDS}"

@@ -187,8 +187,8 @@ def run_worker(configs: list,  # the suite's models
 
 # %% ../nbs/07c_suite.ipynb #86f595d5
 def stop_at(seconds: float | None = None):
-    "Deliver a KeyboardInterrupt (what Ctrl-C does) to this process after `seconds`; None: never."
-    if not seconds: return
+    "Deliver a KeyboardInterrupt (what Ctrl-C does) to this process after `seconds`; None: never (a timer set earlier is cancelled)."
+    if not seconds: signal.setitimer(signal.ITIMER_REAL, 0); return
     signal.signal(signal.SIGALRM, signal.default_int_handler)
     signal.setitimer(signal.ITIMER_REAL, max(float(seconds), 1e-3))
 

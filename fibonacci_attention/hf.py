@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from functools import lru_cache
 
 import torch
@@ -45,6 +46,23 @@ def hf_layer_offsets(config, # a transformers config with num_hidden_layers and 
                      s["fib_alpha0"], s["fib_alpha_min"], s["fib_alpha_max"])
     return list(table[layer_idx])
 
+# %% ../nbs/03b_hf.ipynb #7fab196e
+def _check_settings(window, reach, alpha_min, alpha_max):
+    "One-line errors for settings the offsets would take silently: fractional sizes, a reversed alpha range."
+    for name, v in (("window", window), ("reach", reach)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral): raise ValueError(f"{name} must be an integer, got {v!r}")
+    if not alpha_min <= alpha_max: raise ValueError(f"alpha_max must be >= alpha_min ({alpha_min}), got {alpha_max!r}")
+
+def _check_model(config, reach):
+    "One-line errors for options of `config` that Fibonacci attention cannot honour."
+    if getattr(config, "attention_dropout", None):
+        raise ValueError(f"attention_dropout must be 0 (Fibonacci attention has no dropout), got {config.attention_dropout!r}")
+    if getattr(config, "attn_logit_softcapping", None) is not None:
+        raise ValueError(f"attn_logit_softcapping must be None (the kernel does not softcap scores), got {config.attn_logit_softcapping!r}")
+    sw = getattr(config, "sliding_window", None)
+    if sw is not None and sw < reach:
+        raise ValueError(f"sliding_window must be None or >= reach ({reach}), else it cuts the far offsets, got {sw!r}")
+
 # %% ../nbs/03b_hf.ipynb #51f4b5a1
 def fib_config(config, # a transformers config (LlamaConfig, ...)
                window:int=32, # dense local window W
@@ -55,10 +73,13 @@ def fib_config(config, # a transformers config (LlamaConfig, ...)
                alpha_min:float=1.0, # first alpha of the stagger
                alpha_max:float=2.0, # stagger end point
               ):
-    "`config` with the `fib_*` fields set and checked, and `attn_implementation` 'fibonacci'; returns it."
-    for k, v in zip(FIB_DEFAULTS, (window, reach, base, schedule, alpha0, alpha_min, alpha_max)): setattr(config, k, v)
-    hf_layer_offsets(config, 0)  # one-line errors now rather than at the first forward
-    config._attn_implementation = HF_NAME
+    "`config` with the `fib_*` fields checked and set, and 'fibonacci' as its (saved) `attn_implementation`; returns it."
+    _check_settings(window, reach, alpha_min, alpha_max); _check_model(config, reach)
+    settings = dict(zip(FIB_DEFAULTS, (window, reach, base, schedule, alpha0, alpha_min, alpha_max)))
+    _offsets(config.num_hidden_layers, *settings.values())  # the offsets' own errors now, not at the first forward
+    for k, v in settings.items(): setattr(config, k, v)
+    config.attn_implementation = HF_NAME  # a plain field, so config.json records it and from_pretrained reads it back
+    config._attn_implementation = HF_NAME  # the field the model reads now
     return config
 
 # %% ../nbs/03b_hf.ipynb #acc5cd1a
@@ -104,10 +125,11 @@ def fibonacci_attention_forward(module:torch.nn.Module, # the calling attention 
     return out.transpose(1, 2).contiguous(), None
 
 # %% ../nbs/03b_hf.ipynb #d6278ec1
-def _no_padding_mask(batch_size, q_length, kv_length, *args, attention_mask=None, **kwargs):
+def _no_padding_mask(batch_size, q_length, kv_length, *args, attention_mask=None, config=None, **kwargs):
     "Mask hook: None (the offsets are the mask); a ValueError when the attention mask pads any sequence."
     if attention_mask is not None and attention_mask.ndim == 2 and not bool(attention_mask.all()):
         raise ValueError("attention_mask: Fibonacci attention needs unpadded batches (sequences of equal length)")
+    if config is not None: config.attn_implementation = config._attn_implementation  # loading drops the record: keep it
     return None
 
 def register(name:str=HF_NAME, # the attn_implementation name to register

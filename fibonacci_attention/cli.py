@@ -187,7 +187,7 @@ def add_eval_command(commands):
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories written by `fibattn train`")
     add_eval_arguments(p)
     p.add_argument("--data", default=None, metavar="SOURCE",
-                   help="score this text instead of the run's validation split -> RUN_DIR/eval_<name>.json (no latency)")
+                   help="score this text instead of the run's validation split -> RUN_DIR/eval_<name>-<hash>.json (no latency)")
     p.add_argument("--split", choices=SPLITS, default="all", help="with --data: all of its text, or one of its splits")
     p.add_argument("--data-options", nargs="*", default=[], metavar="KEY=VALUE",
                    help=f"with --data, how to read it: {', '.join(SOURCE_OPTIONS)} (e.g. encoding_errors=replace)")

@@ -5,6 +5,7 @@
 # %% ../nbs/07_evaluate.ipynb #d05a4e4a
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import statistics
@@ -16,16 +17,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import SOURCE_OPTIONS, load_token_data, load_tokenizer, source_tokens
+from .data import SOURCE_OPTIONS, absolute_source, load_token_data, load_tokenizer, source_tokens
 from .checkpoint import checkpoint_paths, latest_checkpoint, write_json
 from .model import GPT, GPTConfig
 from .options import check_value
+from .recipe import recipe_difference
 from .runtime import autocast, device_name, model_device, progress_bar, resolve_device
 
 # %% auto #0
-__all__ = ['window_starts', 'window_batches', 'EvalOutOfMemory', 'token_nll', 'position_nll', 'perplexity', 'bucket_means',
-           'per_position_loss', 'latency', 'eval_lengths', 'window_cap', 'load_run', 'run_tokenizer',
-           'validation_tokens', 'score_lengths', 'run_summary', 'check_eval_options', 'evaluate_run', 'score_source']
+__all__ = ['RUN_KEYS', 'window_starts', 'window_batches', 'EvalOutOfMemory', 'token_nll', 'position_nll', 'perplexity',
+           'bucket_means', 'per_position_loss', 'latency', 'eval_lengths', 'window_cap', 'check_run_config',
+           'checkpoint_difference', 'load_run', 'run_tokenizer', 'validation_tokens', 'score_lengths', 'run_summary',
+           'check_eval_options', 'evaluate_run', 'source_identity', 'source_result_path', 'check_result_owner',
+           'score_source']
 
 # %% ../nbs/07_evaluate.ipynb #c4ee27dd
 def window_starts(
@@ -198,19 +202,44 @@ def window_cap(length: int, max_windows: int | None = None, max_tokens: int | No
     caps = [c for c in (max_windows, None if max_tokens is None else max(1, max_tokens // length)) if c is not None]
     return min(caps) if caps else None
 
+# %% ../nbs/07_evaluate.ipynb #99dbd4b0
+RUN_KEYS = ("train", "max_steps", "tokenizer_path")  # config.json entries that every use of a run reads
+
+def check_run_config(info: dict, # a run's config.json, parsed
+                     path: str | Path, # where it was read (named in the message)
+                    ):
+    "ValueError naming `path` and the first entry of `RUN_KEYS` it lacks."
+    if not isinstance(info, dict): raise ValueError(f"run_dir: {path} holds a JSON {type(info).__name__}, not a run's config")
+    if missing := next((k for k in RUN_KEYS if k not in info), None):
+        raise ValueError(f"run_dir: {path} has no {missing!r} entry (is it a config.json written by train?)")
+
+
+def checkpoint_difference(ckpt: dict, # a loaded checkpoint (its `config` and `tokenizer_key`)
+                          info: dict, # config.json of the run directory it was found in
+                         ) -> str | None:
+    "'name=saved but this run has name=current' for the first recipe field (or the tokenizer) where `ckpt` is another run's."
+    saved = json.loads(json.dumps({k: ckpt[k] for k in ("config", "tokenizer_key") if k in ckpt}))  # tuples become lists
+    if "config" in saved and (difference := recipe_difference(saved["config"], info["train"])): return difference
+    if "tokenizer_key" in saved and "tokenizer_key" in info and saved["tokenizer_key"] != info["tokenizer_key"]:
+        return f"tokenizer_key={saved['tokenizer_key']!r} but this run has tokenizer_key={info['tokenizer_key']!r}"
+    return None
+
 # %% ../nbs/07_evaluate.ipynb #002909a6
 def load_run(
     run_dir: str | Path,  # a run directory written by `train.train`
     device: str | torch.device = "cpu",  # where to put the model
 ) -> tuple[GPT, dict, dict]:
-    "The trained model (eval mode), config.json, and the checkpoint's step info."
+    "The trained model (eval mode), config.json, and the checkpoint's step info; a checkpoint of another run is refused."
     run_dir = Path(run_dir)
     for name in ("config.json", "ckpt.pt"):
         if not (run_dir / name).exists() and not (name == "ckpt.pt" and checkpoint_paths(run_dir)):
             raise FileNotFoundError(f"run_dir: {run_dir / name} does not exist (train first)")
     try: info = json.loads((run_dir / "config.json").read_text())
     except ValueError as e: raise ValueError(f"run_dir: {run_dir / 'config.json'} is not valid JSON ({e})") from None
-    ckpt, _ = latest_checkpoint(run_dir)  # the newest good one; a damaged one is reported, the one before used
+    check_run_config(info, run_dir / "config.json")
+    ckpt, path = latest_checkpoint(run_dir)  # the newest good one; a damaged one is reported, the one before used
+    if difference := checkpoint_difference(ckpt, info):
+        raise ValueError(f"run_dir: {path} belongs to another run: it was written with {difference} ({run_dir / 'config.json'})")
     model = GPT(GPTConfig(**ckpt["model_config"]))
     model.load_state_dict(ckpt["model"])
     return model.to(device).eval(), info, {"step": ckpt["step"], "max_steps": info["max_steps"]}
@@ -219,10 +248,10 @@ def load_run(
 def run_tokenizer(run_dir: str | Path, # a run directory
                   info: dict, # its config.json
                  ):
-    "The run's `tokenizers.Tokenizer`: its copy in the run directory (older runs: the path config.json names)."
-    path = Path(run_dir) / info["tokenizer_path"]  # an absolute tokenizer_path stays itself
-    if not path.exists(): path = Path(info["tokenizer_path"])  # runs before tokenizer.json was copied: relative to the cwd
-    if not path.exists(): raise FileNotFoundError(f"run_dir: {run_dir} has no tokenizer.json (and {path} does not exist)")
+    "The run's own `tokenizers.Tokenizer`: its copy in the run directory, or the absolute path config.json names."
+    check_run_config(info, Path(run_dir) / "config.json")
+    path = Path(run_dir) / info["tokenizer_path"]  # an absolute tokenizer_path stays itself; never the current folder's
+    if not path.exists(): raise FileNotFoundError(f"run_dir: {run_dir} has no tokenizer of its own ({path} does not exist)")
     return load_tokenizer(path)
 
 
@@ -232,7 +261,7 @@ def validation_tokens(info: dict, # config.json of the run
                      ) -> np.ndarray:
     "The validation stream the run was trained beside: its data cache when found, else the source's split under the run's tokenizer."
     data = info.get("data", {})
-    for cached in (data.get("cache"), Path(info["tokenizer_path"]).parent):  # absolute; older runs: relative to the cwd
+    for cached in (data.get("cache"), (Path(run_dir) / info["tokenizer_path"]).parent):  # absolute, or beside the run's tokenizer
         if cached and (Path(cached) / "meta.json").exists():
             tokens = load_token_data(cached)
             if tokens.key != info["tokenizer_key"]:
@@ -312,6 +341,35 @@ def evaluate_run(
     if write: write_json(result, Path(run_dir) / "eval.json")
     return result
 
+# %% ../nbs/07_evaluate.ipynb #50beefdf
+def source_identity(source: str, # 'stdlib' | 'pg_books' | 'hf:NAME' | a local folder, file or glob
+                    split: str = "all", # the split scored
+                    **data_options, # the source options that read it
+                   ) -> dict:
+    "What a scored text is, as plain JSON: the source (local paths absolute), its split and options."
+    source, options = absolute_source(source, data_options)
+    options = {k: v for k, v in options.items() if v is not None}
+    return json.loads(json.dumps({"source": source, "split": split, "options": options}, sort_keys=True, default=str))
+
+
+def source_result_path(run_dir: str | Path, # the run directory
+                       name: str, # the corpus name (`Corpus.name`)
+                       identity: dict, # `source_identity` of the text scored
+                      ) -> Path:
+    "run_dir/eval_<name>-<hash>.json: two different sources never share a file."
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
+    return Path(run_dir) / f"eval_{name}-{digest}.json"
+
+
+def check_result_owner(path: Path, # where a result is about to be written
+                       identity: dict, # `source_identity` of the new result
+                      ):
+    "ValueError when `path` holds a result of another source (the same source may replace its own)."
+    if not path.exists(): return
+    try: owner = json.loads(path.read_text())["data"]["identity"]
+    except (ValueError, KeyError, TypeError): owner = None
+    if owner != identity: raise ValueError(f"{path} holds a result of another source ({owner or 'unreadable'}); move it away first")
+
 # %% ../nbs/07_evaluate.ipynb #c2f7e8b6
 def score_source(
     run_dir: str | Path,  # a run directory written by `train.train`
@@ -324,17 +382,21 @@ def score_source(
     n_buckets: int = 16,  # position buckets of the per-position loss
     device: str = "auto",  # "auto": CUDA when available, else CPU
     progress: bool = True,  # progress bars
-    write: bool = True,  # write run_dir/eval_<name>.json
+    write: bool = True,  # write run_dir/eval_<name>-<hash>.json (`source_result_path`)
     **data_options,  # source options of `prepare_data`: path, text_field, max_docs, max_chars, encoding_errors, ...
 ) -> dict:
-    "Perplexity of a run on the text of `source` at each factor of its context, and loss by position."
+    "Perplexity of `source` under a run at each factor of its context, and loss by position; its file replaces only its own."
     t0, device = time.perf_counter(), resolve_device(device)
     model, info, ckpt = load_run(run_dir, device)
     tokens, corpus = source_tokens(source, run_tokenizer(run_dir, info), split, None, progress, **data_options)
+    identity = source_identity(source, split, **data_options)
+    path = source_result_path(run_dir, corpus.name, identity)
+    if write: check_result_owner(path, identity)  # before scoring: refuse early
     lengths = eval_lengths(model.cfg.ctx_len, factors)
     scores = score_lengths(model, tokens, lengths, batch_size, max_windows, max_tokens, n_buckets, progress)
     result = {**run_summary(run_dir, model, info, ckpt), "device": device_name(device), "eval_lengths": lengths,
-              "data": {"source": str(source), "split": split, "name": corpus.name, "tokens": len(tokens)}, **scores}
+              "data": {"source": str(source), "split": split, "name": corpus.name, "tokens": len(tokens), "identity": identity},
+              **scores}
     result["seconds"] = time.perf_counter() - t0
-    if write: write_json(result, Path(run_dir) / f"eval_{corpus.name}.json")
+    if write: write_json(result, path)
     return result

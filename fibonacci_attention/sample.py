@@ -58,7 +58,7 @@ def generate_text(run_dir: str | Path, # a run directory written by `train.train
                   device: str = "auto", # "auto": CUDA when available, else CPU
                   compile: bool = False, # compile the decoding step (`stream_tokens`)
                  ) -> Iterator[str]:
-    "Text pieces continuing `prompt`, sampled from the run's model with its tokenizer, as they come."
+    "Text pieces continuing `prompt`, sampled from the run's model with its own tokenizer (`run_tokenizer`), as they come."
     device = resolve_device(device)
     model, info, _ = load_run(run_dir, device)
     tokenizer = run_tokenizer(run_dir, info)

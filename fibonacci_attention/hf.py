@@ -31,11 +31,13 @@ def fib_settings(config) -> dict:
     return {k: getattr(config, k, v) for k, v in FIB_DEFAULTS.items()}
 
 @lru_cache(maxsize=None)
-def _offsets(n_layers, window, reach, base, schedule, alpha0, alpha_min, alpha_max) -> tuple:
+def _offsets_once(n_layers, window, reach, base, schedule, alpha0, alpha_min, alpha_max) -> tuple:
     if schedule == "learned":
         raise ValueError("fib_schedule: 'learned' is not supported in transformers (use fixed, stagger or coprime)")
     alphas = schedule_alphas(schedule, n_layers, alpha0, alpha_min, alpha_max)
     return tuple(tuple(layer_offsets(a, window, reach, base)) for a in alphas)
+
+_offsets = torch.compiler.assume_constant_result(lambda *settings: _offsets_once(*settings))  # traced as its value
 
 def hf_layer_offsets(config, # a transformers config with num_hidden_layers and fib_* fields
                      layer_idx:int, # the layer
@@ -127,8 +129,10 @@ def fibonacci_attention_forward(module:torch.nn.Module, # the calling attention 
 # %% ../nbs/03b_hf.ipynb #d6278ec1
 def _no_padding_mask(batch_size, q_length, kv_length, *args, attention_mask=None, config=None, **kwargs):
     "Mask hook: None (the offsets are the mask); a ValueError when the attention mask pads any sequence."
-    if attention_mask is not None and attention_mask.ndim == 2 and not bool(attention_mask.all()):
-        raise ValueError("attention_mask: Fibonacci attention needs unpadded batches (sequences of equal length)")
+    if attention_mask is not None and attention_mask.ndim == 2:
+        unpadded, message = attention_mask.all(), "attention_mask: Fibonacci attention needs unpadded batches (sequences of equal length)"
+        if torch.compiler.is_compiling(): torch._assert_async(unpadded, message)  # checked on the device: no graph break
+        elif not bool(unpadded): raise ValueError(message)
     if config is not None: config.attn_implementation = config._attn_implementation  # loading drops the record: keep it
     return None
 

@@ -2,7 +2,8 @@
 
 Cells flagged with a `tst_flags` flag from settings.ini (`#| cuda`, `#| slow`) are skipped unless
 named with `--nb-flags`, e.g. `pytest --nb-flags "cuda slow"` on a GPU machine.
-Without a GPU, Triton kernels run in its CPU interpreter (`TRITON_INTERPRET=1`)."""
+Without a GPU, Triton kernels run in its CPU interpreter (`TRITON_INTERPRET=1`).
+After the tests, each notebook's wall time is listed, slowest first, with the total."""
 import os
 import subprocess
 import sys
@@ -70,3 +71,21 @@ class NotebookItem(pytest.Item):
 
 class NotebookFailure(Exception):
     pass
+
+
+def notebook_times(stats: dict) -> dict:
+    "Seconds each notebook's test took (setup, run and teardown), from the terminal reporter's `stats`."
+    times = {}
+    for report in (r for reports in stats.values() for r in reports if getattr(r, "when", None)):
+        path = report.nodeid.split("::")[0]
+        if path.endswith(".ipynb"): times[path] = times.get(path, 0.0) + report.duration
+    return times
+
+
+def pytest_terminal_summary(terminalreporter):
+    "List each notebook's test time, slowest first, and the total."
+    times = notebook_times(terminalreporter.stats)
+    if not times: return
+    terminalreporter.section("notebook times")
+    for path, seconds in sorted(times.items(), key=lambda kv: -kv[1]): terminalreporter.write_line(f"{seconds:8.1f} s  {path}")
+    terminalreporter.write_line(f"{sum(times.values()):8.1f} s  total ({len(times)} notebooks)")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import CheckpointError
+from .checkpoint import CheckpointError, StorageError
 from .data import DATA_FORMS, SOURCE_OPTIONS, SPLITS, prepare_data
 from .context import CONTEXT_TESTS, evaluate_context
 from .evaluate import EvalOutOfMemory, evaluate_run, score_source
@@ -132,7 +132,7 @@ def interrupted(kept: str, argv: list[str]) -> int:
     return 130
 
 
-RUN_FAILURES = (CheckpointError, RunLocked, FloatingPointError)  # a run that cannot go on: exit 1, one line
+RUN_FAILURES = (CheckpointError, RunLocked, FloatingPointError, StorageError)  # a run that cannot go on: exit 1, one line
 
 
 def failed(parser: argparse.ArgumentParser, error: Exception):
@@ -147,8 +147,8 @@ def cmd_train(args, argv: list[str]) -> int:
     check_device(args.parser, cfg.device)
     try: result = train(cfg, restart=args.restart)
     except KeyboardInterrupt: return interrupted(f"the checkpoint in {Path(cfg.out_dir) / run_name(cfg)} is kept", argv)
-    except (OSError, ValueError) as e: args.parser.error(str(e))  # OSError: a missing or unwritable path
     except RUN_FAILURES as e: failed(args.parser, e)
+    except (OSError, ValueError) as e: args.parser.error(str(e))  # OSError: a missing path
     print(f"{result.run_dir}: {result.steps} steps, {result.tokens_seen:,} tokens at {result.tokens_per_s:,.0f} tok/s, "
           f"val loss {result.final_val_loss:.3f}")
     return 0
@@ -250,8 +250,8 @@ def cmd_eval(args, argv: list[str]) -> int:
                 print(describe_eval(evaluate_run(run_dir, **eval_kwargs(args)) if args.data is None
                                     else score_source(run_dir, args.data, args.split, **score_kw)))
             if context: print(describe_context(run_dir, evaluate_context(run_dir, **context_kwargs(args))))
-        except (OSError, ValueError, EvalOutOfMemory) as e: args.parser.error(str(e))
         except RUN_FAILURES as e: failed(args.parser, e)
+        except (OSError, ValueError, EvalOutOfMemory) as e: args.parser.error(str(e))
     return 0
 
 # %% ../nbs/08_cli.ipynb #807ced65
@@ -383,9 +383,9 @@ def cmd_suite(args, argv: list[str]) -> int:
     except KeyboardInterrupt:
         return interrupted(f"finished models are kept in {out / 'results'}, the last run's checkpoint in {out / 'runs'}", argv)
     except ConfigError as e: args.parser.error(f"argument {suite_option(e.field)}: expected {e.expected}, got {e.value!r}")
+    except RUN_FAILURES as e: failed(args.parser, e)
     except (OSError, ValueError, EvalOutOfMemory) as e:
         args.parser.error(f"argument --model: {e}" if str(e).startswith("GPTConfig") else str(e))
-    except RUN_FAILURES as e: failed(args.parser, e)
     except RuntimeError as e:  # a worker process failed: its traceback is above
         print(f"fibattn suite: {e}", file=sys.stderr)
         return 1

@@ -26,6 +26,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import torch
 
+from .checkpoint import storage_errors
 from .runtime import progress_bar
 
 # %% auto #0
@@ -488,11 +489,13 @@ def cache_key(corpus: Corpus, # the resolved source
 
 # %% ../nbs/05_data.ipynb #933b9097
 def _build(corpus: Corpus, settings: dict, folder: Path, progress: bool) -> Path:
-    "Train the tokenizer and write tokens and meta.json into `folder`, atomically."
+    "Train the tokenizer and write tokens and meta.json into `folder`, atomically; a full disk: StorageError naming `folder`."
     start = time.perf_counter()
     tmp = folder.with_name(f"{folder.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    try: _write_tokens(corpus, settings, tmp, progress, start)
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        with storage_errors(folder, tmp, " (a token cache; its partial files are removed)"):
+            tmp.mkdir(parents=True); _write_tokens(corpus, settings, tmp, progress, start)
     except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
     try: os.replace(tmp, folder)
     except OSError: shutil.rmtree(tmp)  # another process finished the same key first

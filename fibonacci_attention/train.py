@@ -5,10 +5,12 @@
 # %% auto #0
 __all__ = ['RUN_TOKENIZER', 'rank_batch', 'build_model', 'build_optimizer', 'train_step', 'estimate_loss', 'checkpoint_state',
            'params_finite', 'load_data', 'RunState', 'resume', 'setup_run', 'run_info', 'check_losses', 'log_metrics',
-           'log_val_loss', 'save', 'after_step', 'run_steps', 'save_on_interrupt', 'finish', 'stopped', 'train']
+           'log_val_loss', 'save', 'after_step', 'run_steps', 'save_on_interrupt', 'finish', 'stopped',
+           'storage_stopped', 'train']
 
 # %% ../nbs/06_train.ipynb #5aa6d129
 import contextlib
+import errno
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -20,9 +22,9 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from .checkpoint import (CheckpointError, append_jsonl, atomic_write, checkpoint_paths, load_checkpoint, read_jsonl,
-                                            remove_temporaries, rng_state, save_rotated, set_aside, set_rng_state,
-                                            truncate_metrics, write_json)
+from .checkpoint import (CheckpointError, StorageError, append_jsonl, atomic_write, checkpoint_paths,
+                                            load_checkpoint, read_jsonl, remove_temporaries, rng_state, save_rotated, set_aside,
+                                            set_rng_state, truncate_metrics, write_json)
 from .data import absolute_source, get_batch, prepare_data
 from .guard import Diverged, DivergenceGuard
 from .model import GPT, GPTConfig, get_config
@@ -309,6 +311,14 @@ def stopped(state: RunState, error: FloatingPointError) -> Diverged:
     keep = f"the last good checkpoint (step {good[0][0]}) is kept in {good[0][1]}" if good else "no good checkpoint is left"
     return Diverged(f"{error}: training stopped; the trouble began at step {began}; {keep}{aside}", began)
 
+def storage_stopped(run_dir: Path, error: StorageError) -> StorageError:
+    "`error` of a file in `run_dir`, with the newest good checkpoint and how to go on; other files' errors as they are."
+    if Path(run_dir).resolve() not in error.path.resolve().parents: return error
+    good = next(((s, p) for p in checkpoint_paths(run_dir) if (s := _checkpoint_step(p)) is not None), None)
+    kept = f"the run is kept at its last good checkpoint, step {good[0]} ({good[1]})" if good else "no checkpoint was written"
+    fix = "space is freed" if error.errno in (errno.ENOSPC, errno.EDQUOT) else "it can be written"
+    return StorageError(error.errno, error.path, f"{error.note}; {kept}: run the same command again once {fix}")
+
 # %% ../nbs/06_train.ipynb #1d7c79c7
 def train(cfg: TrainConfig,  # the run's recipe and where to write it
           step_hook: Optional[Callable] = None,  # called as step_hook(step, model) before every step (tests)
@@ -335,6 +345,7 @@ def train(cfg: TrainConfig,  # the run's recipe and where to write it
                     raise
                 except FloatingPointError as e: raise stopped(state, e) from None
             return finish(state, time.perf_counter() - t_start)
+    except StorageError as e: raise storage_stopped(run_dir, e) from e
     finally:
         lock.release()
         if env.owns_group: dist.destroy_process_group()

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 
 from .checkpoint import write_json
-from .evaluate import EvalOutOfMemory, eval_lengths, load_run, run_tokenizer, token_nll, validation_tokens
+from .evaluate import EvalOutOfMemory, eval_lengths, open_run, token_nll
 from .options import check_value
-from .runtime import autocast, device_name, model_device, progress_bar, resolve_device
+from .runtime import autocast, device_name, model_device, progress_bar
 
 # %% auto #0
 __all__ = ['PASSKEY_NEEDLE', 'PASSKEY_QUESTION', 'DEPTHS', 'CONTEXT_TESTS', 'copy_spans', 'repeated_spans', 'copy_test',
@@ -171,20 +171,19 @@ def evaluate_context(run_dir, # a run directory written by `train.train`
                     ) -> dict:
     "The copy test and passkey retrieval of one trained run: {'copy': …, 'passkey': …}."
     check_context_options(tests, factors, n_spans, trials, depths, batch_tokens)
-    device = resolve_device(device)
-    model, info, _ = load_run(run_dir, device)
-    tokens, ctx = validation_tokens(info, run_dir, progress), model.cfg.ctx_len
-    settings = dict(seed=seed, device=device_name(device), batch_tokens=batch_tokens)
+    run = open_run(run_dir, device)
+    model, tokens, ctx = run.model, run.validation_tokens(progress), run.model.cfg.ctx_len  # tokens: (n_val,)
+    settings = dict(seed=seed, device=device_name(run.device), batch_tokens=batch_tokens)
     results = {}
     if "copy" in tests:
         rows = copy_test(model, tokens, copy_spans(ctx, max(factors)), n_spans, seed, batch_tokens, progress)
         results["copy"] = dict(settings, n_spans=n_spans, rows=rows)
     if "passkey" in tests:
-        tokenizer = run_tokenizer(run_dir, info)
+        tokenizer = run.tokenizer()
         encode = lambda text: tokenizer.encode(text).ids
         rows = passkey_test(model, encode, tokens, eval_lengths(ctx, factors), depths, trials, seed, batch_tokens, progress)
         results["passkey"] = dict(settings, trials=trials, rows=rows)
-    if write: _merge_into(Path(run_dir) / "eval.json", results)
+    if write: _merge_into(run.run_dir / "eval.json", results)
     return results
 
 # %% ../nbs/07a_context.ipynb #f25416e9

@@ -8,9 +8,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import statistics
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +29,9 @@ from .runtime import autocast, device_name, model_device, progress_bar, resolve_
 # %% auto #0
 __all__ = ['RUN_KEYS', 'window_starts', 'window_batches', 'EvalOutOfMemory', 'token_nll', 'position_nll', 'perplexity',
            'bucket_means', 'per_position_loss', 'latency', 'eval_lengths', 'window_cap', 'check_run_config',
-           'checkpoint_difference', 'load_run', 'run_tokenizer', 'validation_tokens', 'score_lengths', 'run_summary',
-           'check_eval_options', 'evaluate_run', 'source_identity', 'source_result_path', 'check_result_owner',
-           'score_source']
+           'checkpoint_difference', 'check_run_dir', 'load_run', 'run_tokenizer', 'validation_tokens', 'Run',
+           'open_run', 'score_lengths', 'run_summary', 'warn_unfinished', 'check_eval_options', 'evaluate_run',
+           'source_identity', 'source_result_path', 'check_result_owner', 'score_source']
 
 # %% ../nbs/07_evaluate.ipynb #c4ee27dd
 def window_starts(
@@ -225,11 +227,20 @@ def checkpoint_difference(ckpt: dict, # a loaded checkpoint (its `config` and `t
     return None
 
 # %% ../nbs/07_evaluate.ipynb #002909a6
+def check_run_dir(run_dir, # what should be a run directory
+                 ):
+    "Error naming `run_dir` unless it is a path (str or Path) to an existing directory: a device, say, is refused."
+    if not isinstance(run_dir, (str, os.PathLike)): raise ValueError(f"run_dir: expected a run directory (a path), got {run_dir!r}")
+    if not Path(run_dir).exists(): raise FileNotFoundError(f"run_dir: {run_dir} does not exist (train first)")
+    if not Path(run_dir).is_dir(): raise ValueError(f"run_dir: {run_dir} is not a directory")
+
+
 def load_run(
     run_dir: str | Path,  # a run directory written by `train.train`
     device: str | torch.device = "cpu",  # where to put the model
 ) -> tuple[GPT, dict, dict]:
     "The trained model (eval mode), config.json, and the checkpoint's step info; a checkpoint of another run is refused."
+    check_run_dir(run_dir)
     run_dir = Path(run_dir)
     for name in ("config.json", "ckpt.pt"):
         if not (run_dir / name).exists() and not (name == "ckpt.pt" and checkpoint_paths(run_dir)):
@@ -249,6 +260,7 @@ def run_tokenizer(run_dir: str | Path, # a run directory
                   info: dict, # its config.json
                  ):
     "The run's own `tokenizers.Tokenizer`: its copy in the run directory, or the absolute path config.json names."
+    check_run_dir(run_dir)
     check_run_config(info, Path(run_dir) / "config.json")
     path = Path(run_dir) / info["tokenizer_path"]  # an absolute tokenizer_path stays itself; never the current folder's
     if not path.exists(): raise FileNotFoundError(f"run_dir: {run_dir} has no tokenizer of its own ({path} does not exist)")
@@ -260,6 +272,7 @@ def validation_tokens(info: dict, # config.json of the run
                       progress: bool = False, # progress bar when tokenizing again
                      ) -> np.ndarray:
     "The validation stream the run was trained beside: its data cache when found, else the source's split under the run's tokenizer."
+    check_run_dir(run_dir)
     data = info.get("data", {})
     for cached in (data.get("cache"), (Path(run_dir) / info["tokenizer_path"]).parent):  # absolute, or beside the run's tokenizer
         if cached and (Path(cached) / "meta.json").exists():
@@ -271,6 +284,39 @@ def validation_tokens(info: dict, # config.json of the run
     source, options = data.get("source", train["data"]), {**train.get("data_options", {}), **data.get("options", {})}
     options = {k: v for k, v in options.items() if k in SOURCE_OPTIONS}  # tokenizer_chars shaped the tokenizer only
     return source_tokens(source, run_tokenizer(run_dir, info), "validation", train.get("data_max_tokens"), progress, **options)[0]
+
+# %% ../nbs/07_evaluate.ipynb #e42d6830
+@dataclass
+class Run:
+    "A run directory opened by `open_run`: its checked model and config, and what it owns on demand."
+    run_dir: Path  # the run directory
+    model: GPT  # the trained model, in eval mode on `device`
+    info: dict  # config.json (checked by `check_run_config`)
+    ckpt: dict  # {'step', 'max_steps'} of the checkpoint loaded
+    device: torch.device  # where the model is
+
+    def tokenizer(self):
+        "The run's own tokenizer (`run_tokenizer`)."
+        return run_tokenizer(self.run_dir, self.info)
+
+    def validation_tokens(self,
+                          progress: bool = False, # progress bar when tokenizing again
+                          streams: dict | None = None, # streams by tokenizer key, shared between runs: read, and filled
+                         ) -> np.ndarray:
+        "The validation stream the run was trained beside (`validation_tokens`), loaded once per tokenizer when `streams` is given."
+        key = self.info.get("tokenizer_key")
+        if streams is None or key is None: return validation_tokens(self.info, self.run_dir, progress)
+        if key not in streams: streams[key] = validation_tokens(self.info, self.run_dir, progress)
+        return streams[key]
+
+
+def open_run(run_dir: str | Path, # a run directory written by `train.train`
+             device: str | torch.device = "auto", # "auto": CUDA when available, else CPU
+            ) -> Run:
+    "The run at `run_dir` with its model on `device`; config.json and the checkpoint's owner checked (`load_run`)."
+    device = resolve_device(device)
+    model, info, ckpt = load_run(run_dir, device)
+    return Run(Path(run_dir), model, info, ckpt, device)
 
 # %% ../nbs/07_evaluate.ipynb #f4d9f423
 def score_lengths(
@@ -295,13 +341,24 @@ def score_lengths(
     return {**out, "per_position": {"factor": longest, "length": block, **bucket_means(sums, n, n_buckets)}}
 
 # %% ../nbs/07_evaluate.ipynb #0a01fdee
-def run_summary(run_dir, model: GPT, info: dict, ckpt: dict) -> dict:
+def run_summary(run: Run, # the run evaluated (`open_run`)
+               ) -> dict:
     "What identifies the evaluated model in eval.json."
-    return {"run_dir": str(run_dir), "attention": model.cfg.attention, "preset": info["train"]["preset"],
-            "seed": info["train"]["seed"], "ctx_len": model.cfg.ctx_len, "reach": model.cfg.attention_reach,
-            "steps": ckpt["step"], "max_steps": ckpt["max_steps"], "n_params": info["n_params"], "alphas": model.alphas()}
+    model, train = run.model, run.info["train"]
+    return {"run_dir": str(run.run_dir), "attention": model.cfg.attention, "preset": train["preset"], "seed": train["seed"],
+            "ctx_len": model.cfg.ctx_len, "reach": model.cfg.attention_reach, "steps": run.ckpt["step"],
+            "max_steps": run.ckpt["max_steps"], "n_params": run.info["n_params"], "alphas": model.alphas(),
+            "device": device_name(run.device)}
 
 # %% ../nbs/07_evaluate.ipynb #876f5311
+def warn_unfinished(run: Run, # the run about to be evaluated
+                   ):
+    "A warning when the checkpoint loaded is not the run's last step (an unfinished run, or a damaged final checkpoint)."
+    step, max_steps = run.ckpt["step"], run.ckpt["max_steps"]
+    if step >= max_steps: return
+    why = "its final checkpoint is damaged" if (run.run_dir / "result.json").exists() else "unfinished run"
+    warnings.warn(f"{run.run_dir}: evaluating the checkpoint of step {step} of {max_steps} ({why})")
+
 def check_eval_options(factors, batch_size, max_windows, max_tokens, n_buckets, latency_batch, latency_repeats):
     "ValueError naming the first bad `evaluate_run` option."
     if not factors: raise ValueError(f"factors: expected one or more numbers > 0, got {factors!r}")
@@ -326,19 +383,16 @@ def evaluate_run(
 ) -> dict:
     "Perplexity at each factor, loss by position at the longest, and latency; saved to run_dir/eval.json."
     check_eval_options(factors, batch_size, max_windows, max_tokens, n_buckets, latency_batch, latency_repeats)
-    t0, device = time.perf_counter(), resolve_device(device)
-    model, info, ckpt = load_run(run_dir, device)
-    if ckpt["step"] < ckpt["max_steps"]:
-        why = "its final checkpoint is damaged" if (Path(run_dir) / "result.json").exists() else "unfinished run"
-        warnings.warn(f"{run_dir}: evaluating the checkpoint of step {ckpt['step']} of {ckpt['max_steps']} ({why})")
-    lengths = eval_lengths(model.cfg.ctx_len, factors)
-    scores = score_lengths(model, validation_tokens(info, run_dir, progress), lengths, batch_size, max_windows, max_tokens,
-                           n_buckets, progress)
-    result = {**run_summary(run_dir, model, info, ckpt), "device": device_name(device), "threads": torch.get_num_threads(),
-              "eval_lengths": lengths, **scores, "latency_ms": latency(model, latency_batch, model.cfg.ctx_len, latency_repeats),
+    t0 = time.perf_counter()
+    run = open_run(run_dir, device)
+    warn_unfinished(run)
+    model, lengths = run.model, eval_lengths(run.model.cfg.ctx_len, factors)
+    scores = score_lengths(model, run.validation_tokens(progress), lengths, batch_size, max_windows, max_tokens, n_buckets, progress)
+    result = {**run_summary(run), "threads": torch.get_num_threads(), "eval_lengths": lengths, **scores,
+              "latency_ms": latency(model, latency_batch, model.cfg.ctx_len, latency_repeats),
               "latency": {"batch": latency_batch, "length": model.cfg.ctx_len, "repeats": latency_repeats}}
     result["seconds"] = time.perf_counter() - t0
-    if write: write_json(result, Path(run_dir) / "eval.json")
+    if write: write_json(result, run.run_dir / "eval.json")
     return result
 
 # %% ../nbs/07_evaluate.ipynb #50beefdf
@@ -386,15 +440,15 @@ def score_source(
     **data_options,  # source options of `prepare_data`: path, text_field, max_docs, max_chars, encoding_errors, ...
 ) -> dict:
     "Perplexity of `source` under a run at each factor of its context, and loss by position; its file replaces only its own."
-    t0, device = time.perf_counter(), resolve_device(device)
-    model, info, ckpt = load_run(run_dir, device)
-    tokens, corpus = source_tokens(source, run_tokenizer(run_dir, info), split, None, progress, **data_options)
+    t0 = time.perf_counter()
+    run = open_run(run_dir, device)
+    tokens, corpus = source_tokens(source, run.tokenizer(), split, None, progress, **data_options)  # (n_tokens,)
     identity = source_identity(source, split, **data_options)
-    path = source_result_path(run_dir, corpus.name, identity)
+    path = source_result_path(run.run_dir, corpus.name, identity)
     if write: check_result_owner(path, identity)  # before scoring: refuse early
-    lengths = eval_lengths(model.cfg.ctx_len, factors)
-    scores = score_lengths(model, tokens, lengths, batch_size, max_windows, max_tokens, n_buckets, progress)
-    result = {**run_summary(run_dir, model, info, ckpt), "device": device_name(device), "eval_lengths": lengths,
+    lengths = eval_lengths(run.model.cfg.ctx_len, factors)
+    scores = score_lengths(run.model, tokens, lengths, batch_size, max_windows, max_tokens, n_buckets, progress)
+    result = {**run_summary(run), "eval_lengths": lengths,
               "data": {"source": str(source), "split": split, "name": corpus.name, "tokens": len(tokens), "identity": identity},
               **scores}
     result["seconds"] = time.perf_counter() - t0

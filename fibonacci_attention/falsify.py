@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import csv
 import functools
-import json
 import time
 from pathlib import Path
 
@@ -17,12 +16,12 @@ import torch
 import torch.nn.functional as F
 
 from .checkpoint import write_json
-from .evaluate import bucket_means, load_run, position_nll, validation_tokens, window_cap
+from .evaluate import bucket_means, open_run, position_nll, window_cap
 from .model import DENSE_KINDS, GPT, GPTConfig
 from .offsets import CONTROLS, parse_kind, round_half_up, sparse_terms
 from .reference import repeat_kv
 from .results import falsification_rows, load_falsification
-from .runtime import device_name, resolve_device
+from .runtime import device_name
 
 # %% auto #0
 __all__ = ['layer_offsets_of', 'stretch_reach', 'sliding_window_attention', 'slide_window', 'falsify_variants', 'score_variant',
@@ -116,19 +115,19 @@ def falsify_run(run_dir,  # a run directory written by `train.train` (config.jso
                 n_buckets: int = 16,  # position buckets
                 device: str = "auto",  # "auto": CUDA when available
                 progress: bool = True,  # progress bars
-                tokens=None,  # validation tokens (None: the run's own validation stream)
+                streams: dict | None = None,  # validation streams by tokenizer key, shared between runs (`Run.validation_tokens`)
                ) -> dict:
     "Score every variant of one trained model at `factor` x its training length; write and return the result."
-    t0, dev = time.perf_counter(), resolve_device(device)
-    model, info, ckpt = load_run(run_dir, dev)
-    tokens = validation_tokens(info, run_dir) if tokens is None else tokens
+    t0 = time.perf_counter()
+    run = open_run(run_dir, device)
+    model, tokens = run.model, run.validation_tokens(progress, streams)  # tokens: (n_val,)
     length, reach = factor * model.cfg.ctx_len, model.cfg.attention_reach
     cap = window_cap(length, None, max_tokens)
     variants = {name: score_variant(v, tokens, length, reach, batch_size, cap, n_buckets, progress)
                 for name, v in falsify_variants(model, factor).items()}
-    result = {"kind": model.cfg.attention, "seed": info["train"]["seed"], "run_dir": str(run_dir), "steps": ckpt["step"],
-              "ctx_len": model.cfg.ctx_len, "reach": reach, "factor": factor, "length": length, "variants": variants,
-              "device": device_name(dev), "seconds": time.perf_counter() - t0}
+    result = {"kind": model.cfg.attention, "seed": run.info["train"]["seed"], "run_dir": str(run.run_dir),
+              "steps": run.ckpt["step"], "ctx_len": model.cfg.ctx_len, "reach": reach, "factor": factor, "length": length,
+              "variants": variants, "device": device_name(run.device), "seconds": time.perf_counter() - t0}
     write_json(result, Path(out) / f"{result['kind']}-s{result['seed']}.json")
     return result
 
@@ -161,13 +160,9 @@ def falsify_runs(run_dirs: list,  # run directories (`find_runs`)
                  **kwargs,  # passed to `falsify_run`
                 ) -> list:
     "`falsify_run` for each run (the validation stream loaded once per tokenizer), then the two CSV files."
-    streams, results = {}, []
+    streams, results = {}, []  # tokenizer key -> (n_val,) validation tokens
     for run_dir in run_dirs:
-        key = json.loads((Path(run_dir) / "config.json").read_text())["tokenizer_key"]
-        if key not in streams:
-            _, info, _ = load_run(run_dir, "cpu")
-            streams[key] = validation_tokens(info, run_dir)
-        results.append(falsify_run(run_dir, out, tokens=streams[key], **kwargs))
+        results.append(falsify_run(run_dir, out, streams=streams, **kwargs))
         v = results[-1]["variants"]
         print(f"[falsify] {results[-1]['kind']} s{results[-1]['seed']}: " +
               ", ".join(f"{name} ppl {s['ppl']:.2f}" for name, s in v.items()), flush=True)

@@ -36,7 +36,7 @@ from fibonacci_attention.bench import bench_offsets, cuda_kernel_ms, graphed, ke
 from fibonacci_attention.attention import sparse_attention
 from fibonacci_attention.kernel import attention_forward
 from fibonacci_attention.kernel_backward import attention_backward
-from fibonacci_attention.reference import sparse_pattern
+from fibonacci_attention.inputs import sparse_pattern
 from fibonacci_attention.runtime import calling_thread_backward
 
 START, DEADLINE = time.time(), float(os.environ.get("DEADLINE", 500))

@@ -18,7 +18,7 @@ from fibonacci_attention.attention import sparse_attention, sparse_attention_fwd
 from fibonacci_attention.bench import bench_offsets
 from fibonacci_attention.kernel import attention_forward
 from fibonacci_attention.kernel_backward import attention_backward
-from fibonacci_attention.reference import sparse_pattern
+from fibonacci_attention.inputs import sparse_pattern
 
 
 class NoLaunch:

@@ -13,7 +13,9 @@ from .kernel import attention_forward, check_kernel_inputs
 from .kernel_backward import attention_backward
 from .kernel_common import heads_interleaved, require_triton, triton_available
 from .offsets import SparsePattern
-from .reference import bounded_offsets, check_qkv, gather_backward, gather_forward, resolve_scale, sparse_pattern
+from .gather import gather_backward, gather_forward
+from .inputs import check_qkv, resolve_scale, sparse_pattern
+from .reference import bounded_offsets
 
 # %% ../nbs/03_attention.ipynb #af99ce57
 def _interleaved(t):

@@ -29,7 +29,9 @@ from .kernel_common import triton_available
 from .kernel import attention_forward
 from .kernel_backward import attention_backward, launcher_attention
 from .offsets import KINDS, layer_offsets
-from .reference import attention_gather, attention_reference, sparse_pattern
+from .gather import attention_gather
+from .inputs import sparse_pattern
+from .reference import attention_reference
 from .options import ranged
 from .runtime import calling_thread_backward
 

@@ -13,7 +13,8 @@ import torch
 
 from .kernel_common import LOG2E, interpreting, require_triton, tile_size, tl, triton, triton_available
 from .offsets import SparsePattern
-from .reference import check_offsets, host_offsets, masked_softmax, pattern_table, per_tensor_cache, resolve_scale
+from .inputs import check_offsets, host_offsets, per_tensor_cache, resolve_scale
+from .reference import masked_softmax, pattern_table
 
 # %% ../nbs/02b_decode.ipynb #83f051d9
 def cache_capacity(offsets) -> int:  # sorted offsets (1-D or [H, K]), int or real, or a `SparsePattern`

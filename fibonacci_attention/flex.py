@@ -9,7 +9,7 @@ from typing import Callable
 
 import torch
 
-from .reference import check_offsets
+from .inputs import check_offsets
 
 # %% auto #0
 __all__ = ['offset_table', 'flex_mask_mod', 'flex_block_mask', 'flex_attention_fn']

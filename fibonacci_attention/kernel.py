@@ -75,7 +75,7 @@ def _attn_fwd(Q, stride_qb, stride_qh, stride_qn: tl.constexpr,  # each tensor: 
     tl.store(LSE + pid_bh.to(tl.int64) * N + offs_m, lse, mask=row_ok)
 
 # %% ../nbs/02_kernel.ipynb #44f128dc
-def check_kernel_inputs(q:torch.Tensor,  # (B, H, N, D) queries, already checked by `reference.check_qkv`
+def check_kernel_inputs(q:torch.Tensor,  # (B, H, N, D) queries, already checked by `inputs.check_qkv`
                        ):
     "The fused kernels' own limits: head_dim, grid size, dtype and device; ValueError naming what is wrong."
     B, H, N, D = q.shape

@@ -13,7 +13,7 @@ from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _heads, _load_rows, _slab
                                                _split_offset, _store_rows, ceil_div, heads_interleaved, kernel_layout,
                                                launch, require_triton, tl, triton, with_strides)
 from .kernel import attention_forward, kernel_constants, launch_meta, nonempty
-from .reference import sparse_pattern
+from .inputs import sparse_pattern
 
 # %% ../nbs/02a_kernel_backward.ipynb #0bcd6e94
 BOTH_PARTS, WINDOW_PART, SPARSE_PART = tl.constexpr(0), tl.constexpr(1), tl.constexpr(2)  # what one launch computes

@@ -19,7 +19,8 @@ from .offsets import (KINDS, SparsePattern, layer_offsets, learned_pattern, lear
                                          parse_kind, real_offsets, schedule_alphas)
 from .attention import decode_attention_op, sparse_attention
 from .options import check_value
-from .reference import repeat_kv, resolve_scale
+from .inputs import resolve_scale
+from .reference import repeat_kv
 
 # %% ../nbs/04_model.ipynb #ab4db7a1
 MLPS = ("swiglu", "gelu")  # MLP variants

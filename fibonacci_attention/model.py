@@ -294,67 +294,63 @@ class Attention(nn.Module):
         if self.schedule != "learned": return self.offsets
         return real_offsets(self.log_alpha.float().exp(), self.terms.float(), self.window, self.reach)
 
-# %% ../nbs/04_model.ipynb #316df86c
-def _qkv(self: Attention, x, # (B, T, C)
-         rotary: Rotary, # the model's RoPE
-         start: int | tuple = 0): # absolute position of x[:, 0], or the (cos, sin) of one position (`Rotary.at`)
-    "Queries (B, H, T, D) and keys, values (B, Hkv, T, D), RoPE applied to q and k."
-    B, T, _ = x.shape
-    q = self.q_proj(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
-    k, v = self.kv_proj(x).view(B, T, 2 * self.n_kv_heads, self.head_dim).transpose(1, 2).chunk(2, dim=1)  # (B, Hkv, T, D)
-    return (rotary(q, start), rotary(k, start), v) if self.rope else (q, k, v)
+    # -- a whole sequence --
+    def qkv(self, x, # (B, T, C)
+            rotary: Rotary, # the model's RoPE
+            start: int | tuple = 0): # absolute position of x[:, 0], or the (cos, sin) of one position (`Rotary.at`)
+        "Queries (B, H, T, D) and keys, values (B, Hkv, T, D), RoPE applied to q and k."
+        B, T, _ = x.shape
+        q = self.q_proj(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
+        k, v = self.kv_proj(x).view(B, T, 2 * self.n_kv_heads, self.head_dim).transpose(1, 2).chunk(2, dim=1)  # (B, Hkv, T, D)
+        return (rotary(q, start), rotary(k, start), v) if self.rope else (q, k, v)
 
-def _attend(self: Attention, q, k, v): # (B, H, T, D), (B, Hkv, T, D) x2
-    "Causal attention of the layer's kind over a whole sequence: (B, H, T, D)."
-    if self.kind == "dense": return dense_attention(q, k, v)
-    if self.kind == "dense-alibi": return alibi_attention(q, k, v, self.slopes)
-    return sparse_attention(q, k, v, self.pattern())
+    def attend(self, q, k, v): # (B, H, T, D), (B, Hkv, T, D) x2
+        "Causal attention of the layer's kind over a whole sequence: (B, H, T, D)."
+        if self.kind == "dense": return dense_attention(q, k, v)
+        if self.kind == "dense-alibi": return alibi_attention(q, k, v, self.slopes)
+        return sparse_attention(q, k, v, self.pattern())
 
-def _merge_heads(self: Attention, y): # (B, H, T, D)
-    "Project the heads back to the residual stream: (B, T, C)."
-    B, H, T, D = y.shape
-    return self.out_proj(y.transpose(1, 2).reshape(B, T, H * D))
+    def _merge_heads(self, y): # (B, H, T, D)
+        "Project the heads back to the residual stream: (B, T, C)."
+        B, H, T, D = y.shape
+        return self.out_proj(y.transpose(1, 2).reshape(B, T, H * D))
 
-def _forward(self: Attention, x, rotary: Rotary): # (B, T, C)
-    "Attention output (B, T, C) over the whole sequence."
-    return self._merge_heads(self.attend(*self.qkv(x, rotary)))
+    def forward(self, x, rotary: Rotary): # (B, T, C)
+        "Attention output (B, T, C) over the whole sequence."
+        return self._merge_heads(self.attend(*self.qkv(x, rotary)))
 
-Attention.qkv, Attention.attend, Attention._merge_heads, Attention.forward = _qkv, _attend, _merge_heads, _forward
+    # -- decoding: one position at a time over a cache --
+    def _new_cache(self, k, # (B, Hkv, T, D) keys of the prompt
+                   max_len: int): # positions the dense cache must hold (prompt + new tokens)
+        "An empty decoding cache for this layer."
+        B, Hkv, _, D = k.shape
+        if self.kind in DENSE_KINDS: return DenseKVCache(B, Hkv, D, max_len, k.dtype, k.device)
+        from fibonacci_attention.decode import RingKVCache, cache_capacity
+        pattern = self.pattern()
+        return RingKVCache(B, Hkv, D, cache_capacity(pattern), k.dtype, k.device).hold(pattern, self.n_heads)
 
-# %% ../nbs/04_model.ipynb #b2146a06
-def _new_cache(self: Attention, k, # (B, Hkv, T, D) keys of the prompt
-               max_len: int): # positions the dense cache must hold (prompt + new tokens)
-    "An empty decoding cache for this layer."
-    B, Hkv, _, D = k.shape
-    if self.kind in DENSE_KINDS: return DenseKVCache(B, Hkv, D, max_len, k.dtype, k.device)
-    from fibonacci_attention.decode import RingKVCache, cache_capacity
-    pattern = self.pattern()
-    return RingKVCache(B, Hkv, D, cache_capacity(pattern), k.dtype, k.device).hold(pattern, self.n_heads)
-
-def _prefill(self: Attention, x, # (B, T, C): the prompt
-             rotary: Rotary, # the model's RoPE
-             max_len: int): # prompt + tokens to generate
-    "Attention output (B, T, C) over the prompt, and this layer's new cache."
-    q, k, v = self.qkv(x, rotary)
-    cache = self._new_cache(k, max_len).prefill(k, v)
-    return self._merge_heads(self.attend(q, k, v)), cache
-
-def _token_step(self: Attention, x, # (B, 1, C): one new position
+    def prefill(self, x, # (B, T, C): the prompt
                 rotary: Rotary, # the model's RoPE
-                cache, # this layer's cache
-                angles: tuple, # (cos, sin) of x's position, from `rotary.at(pos)`
-                count: bool = True): # advance the cache's host `length` too (False: device work only, see `GPT.token_step`)
-    "Attention output (B, 1, C) of one new position; appends its key and value to `cache`."
-    q, k, v = self.qkv(x, rotary, angles)
-    (cache.append_token if count else cache.write_token)(k, v)
-    return self._merge_heads(self._decode_attend(q, cache))
+                max_len: int): # prompt + tokens to generate
+        "Attention output (B, T, C) over the prompt, and this layer's new cache."
+        q, k, v = self.qkv(x, rotary)
+        cache = self._new_cache(k, max_len).prefill(k, v)
+        return self._merge_heads(self.attend(q, k, v)), cache
 
-def _decode_attend(self: Attention, q, cache): # (B, H, 1, D)
-    "One query at position cache.length - 1 over the cached keys and values: (B, H, 1, D)."
-    if self.kind in DENSE_KINDS: return cache.attend(q, self.slopes if self.kind == "dense-alibi" else None)
-    return decode_attention_op(q, cache.k, cache.v, cache.table, cache.pos, resolve_scale(None, self.head_dim))  # table held since `_new_cache`
+    def token_step(self, x, # (B, 1, C): one new position
+                   rotary: Rotary, # the model's RoPE
+                   cache, # this layer's cache
+                   angles: tuple, # (cos, sin) of x's position, from `rotary.at(pos)`
+                   count: bool = True): # advance the cache's host `length` too (False: device work only, see `GPT.token_step`)
+        "Attention output (B, 1, C) of one new position; appends its key and value to `cache`."
+        q, k, v = self.qkv(x, rotary, angles)
+        (cache.append_token if count else cache.write_token)(k, v)
+        return self._merge_heads(self._decode_attend(q, cache))
 
-Attention._new_cache, Attention.prefill, Attention.token_step, Attention._decode_attend = _new_cache, _prefill, _token_step, _decode_attend
+    def _decode_attend(self, q, cache): # (B, H, 1, D)
+        "One query at position cache.length - 1 over the cached keys and values: (B, H, 1, D)."
+        if self.kind in DENSE_KINDS: return cache.attend(q, self.slopes if self.kind == "dense-alibi" else None)
+        return decode_attention_op(q, cache.k, cache.v, cache.table, cache.pos, resolve_scale(None, self.head_dim))  # table held since `_new_cache`
 
 # %% ../nbs/04_model.ipynb #062927da
 class Block(nn.Module):
@@ -400,39 +396,112 @@ class GPT(nn.Module):
     def _init_weights(module):
         if isinstance(module, (nn.Linear, nn.Embedding)): nn.init.normal_(module.weight, 0.0, 0.02)
 
-# %% ../nbs/04_model.ipynb #f0ea14d5
-def _gpt_forward(self: GPT, idx, # (B, T) token ids; any T (longer than ctx_len is fine)
-                 targets=None): # (B, T) next tokens, -1 = ignore
-    "(logits (B, T, V), mean cross-entropy or None)."
-    x = self.embed(idx)  # (B, T, C)
-    for block in self.blocks: x = block(x, self.rotary)
-    logits = F.linear(self.norm(x), self.embed.weight)  # (B, T, V)
-    if targets is None: return logits, None
-    return logits, F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=-1)
+    def forward(self, idx, # (B, T) token ids; any T (longer than ctx_len is fine)
+                targets=None): # (B, T) next tokens, -1 = ignore
+        "(logits (B, T, V), mean cross-entropy or None)."
+        x = self.embed(idx)  # (B, T, C)
+        for block in self.blocks: x = block(x, self.rotary)
+        logits = F.linear(self.norm(x), self.embed.weight)  # (B, T, V)
+        if targets is None: return logits, None
+        return logits, F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=-1)
 
-def _num_params(self: GPT):
-    "Number of parameters (the tied embedding counted once)."
-    return sum(p.numel() for p in self.parameters())
+    def num_params(self):
+        "Number of parameters (the tied embedding counted once)."
+        return sum(p.numel() for p in self.parameters())
 
-GPT.forward, GPT.num_params = _gpt_forward, _num_params
+    # -- training: optimizer groups and alphas (see below) --
+    def optimizer_groups(self, weight_decay: float): # decay of the matrices
+        "AdamW parameter groups named 'decay', 'no_decay' and 'alpha' (alphas never decayed)."
+        named = list(self.named_parameters())
+        alpha = [p for n, p in named if n.endswith("log_alpha")]
+        decay = [p for n, p in named if p.dim() >= 2]
+        other = [p for n, p in named if p.dim() < 2 and not n.endswith("log_alpha")]
+        groups = [dict(name="decay", params=decay, weight_decay=weight_decay),
+                  dict(name="no_decay", params=other, weight_decay=0.0),
+                  dict(name="alpha", params=alpha, weight_decay=0.0)]
+        return [g for g in groups if g["params"]]
 
-# %% ../nbs/04_model.ipynb #a8e161e4
-def _optimizer_groups(self: GPT, weight_decay: float): # decay of the matrices
-    "AdamW parameter groups named 'decay', 'no_decay' and 'alpha' (alphas never decayed)."
-    named = list(self.named_parameters())
-    alpha = [p for n, p in named if n.endswith("log_alpha")]
-    decay = [p for n, p in named if p.dim() >= 2]
-    other = [p for n, p in named if p.dim() < 2 and not n.endswith("log_alpha")]
-    groups = [dict(name="decay", params=decay, weight_decay=weight_decay),
-              dict(name="no_decay", params=other, weight_decay=0.0),
-              dict(name="alpha", params=alpha, weight_decay=0.0)]
-    return [g for g in groups if g["params"]]
+    def alphas(self):
+        "Current alpha of each layer (None for dense)."
+        return [block.attn.alpha for block in self.blocks]
 
-def _alphas(self: GPT):
-    "Current alpha of each layer (None for dense)."
-    return [block.attn.alpha for block in self.blocks]
+    # -- generation (see "Generation" below) --
+    def prefill(self, idx, # (B, T) prompt token ids
+                max_len: int): # prompt + tokens to generate
+        "Logits of the prompt's last position (B, V) and one decoding cache per layer."
+        x, caches = self.embed(idx), []
+        for block in self.blocks:
+            x, cache = block.prefill(x, self.rotary, max_len)
+            caches.append(cache)
+        return F.linear(self.norm(x[:, -1]), self.embed.weight), caches
 
-GPT.optimizer_groups, GPT.alphas = _optimizer_groups, _alphas
+    def token_step_core(self, token, # (B, 1) the newest token
+                        caches): # the layers' caches; the token's position is caches[0].pos
+        "Logits (B, V) after one more token, device work only: each cache's `pos` advances, its host `length` does not."
+        angles = self.rotary.at(caches[0].pos)  # once for all layers, before any of them advances its cache
+        x = self.embed(token)
+        for block, cache in zip(self.blocks, caches): x = block.token_step(x, self.rotary, cache, angles, count=False)
+        return F.linear(self.norm(x[:, -1]), self.embed.weight)
+
+    def token_step(self, token, # (B, 1) the newest token
+                   caches, # the layers' caches
+                   core=None): # the device work: `token_step_core`, or it compiled
+        "Logits (B, V) after one more token; every cache advances by one."
+        for cache in caches: cache.check_room()
+        logits = (core or self.token_step_core)(token, caches)
+        for cache in caches: cache._length += 1
+        return logits
+
+    def compiled_step(self, backend: str = "inductor"):
+        "`token_step_core` compiled as one graph (Inductor fuses the small operations between the attention ops)."
+        return torch.compile(self.token_step_core, fullgraph=True, dynamic=False, backend=backend)
+
+    def graphed_token_step(self, caches, batch: int, core=None):
+        "`token_step` with its device work (`core`, default `token_step_core`) captured in a CUDA graph: step(token) -> logits."
+        core = core or self.token_step_core
+        token_in = torch.zeros(batch, 1, dtype=torch.long, device=caches[0].pos.device)
+        positions = [c.pos.clone() for c in caches]
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(2):  # compiles the kernels; each warm-up writes the same slot, which the first real step overwrites
+                core(token_in, caches)
+                for cache, p in zip(caches, positions): cache.pos.copy_(p)
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph): logits = core(token_in, caches)
+        def step(token):
+            for cache in caches: cache.check_room()
+            token_in.copy_(token)
+            graph.replay()
+            for cache in caches: cache._length += 1
+            return logits
+        return step
+
+    @torch.no_grad()
+    def stream(self, idx, # (B, T) prompt token ids
+               max_new_tokens: int, # tokens to add
+               temperature: float = 1.0, # softmax temperature; <= 0 means greedy
+               top_k: int | None = None, # sample among the k most likely tokens
+               cuda_graph: bool | None = None, # replay each step from a CUDA graph; None: on CUDA
+               compile: bool = False): # compile the step (`compiled_step`); dense compiles once per cache size (prompt + tokens)
+        "Yield `max_new_tokens` sampled tokens, each (B, 1), as they come."
+        check_generation(idx, max_new_tokens, self.cfg.vocab_size, top_k)
+        B, T = idx.shape
+        logits, caches = self.prefill(idx, T + max_new_tokens)
+        graphed = (idx.is_cuda if cuda_graph is None else cuda_graph) and max_new_tokens > 1
+        core = self.compiled_step() if compile and max_new_tokens > 1 else None
+        step = self.graphed_token_step(caches, B, core) if graphed else (lambda token: self.token_step(token, caches, core))
+        for i in range(max_new_tokens):
+            token = sample_next(logits, temperature, top_k)
+            yield token
+            if i + 1 < max_new_tokens: logits = step(token)
+
+    def generate(self, idx, # (B, T) prompt token ids
+                 max_new_tokens: int, # tokens to add
+                 **sampling): # `stream`'s temperature, top_k, cuda_graph and compile
+        "`idx` followed by `max_new_tokens` sampled tokens: (B, T + max_new_tokens)."
+        return torch.cat([idx, *self.stream(idx, max_new_tokens, **sampling)], dim=1)
 
 # %% ../nbs/04_model.ipynb #af1a1641
 def sample_next(logits, # (B, V) logits of the last position
@@ -446,62 +515,6 @@ def sample_next(logits, # (B, V) logits of the last position
         logits = logits.masked_fill(logits < kth, float("-inf"))
     return torch.multinomial(F.softmax(logits, dim=-1), num_samples=1)
 
-# %% ../nbs/04_model.ipynb #a8f38cd9
-def _prefill_model(self: GPT, idx, # (B, T) prompt token ids
-                   max_len: int): # prompt + tokens to generate
-    "Logits of the prompt's last position (B, V) and one decoding cache per layer."
-    x, caches = self.embed(idx), []
-    for block in self.blocks:
-        x, cache = block.prefill(x, self.rotary, max_len)
-        caches.append(cache)
-    return F.linear(self.norm(x[:, -1]), self.embed.weight), caches
-
-def _token_step_core(self: GPT, token, # (B, 1) the newest token
-                     caches): # the layers' caches; the token's position is caches[0].pos
-    "Logits (B, V) after one more token, device work only: each cache's `pos` advances, its host `length` does not."
-    angles = self.rotary.at(caches[0].pos)  # once for all layers, before any of them advances its cache
-    x = self.embed(token)
-    for block, cache in zip(self.blocks, caches): x = block.token_step(x, self.rotary, cache, angles, count=False)
-    return F.linear(self.norm(x[:, -1]), self.embed.weight)
-
-def _token_step_model(self: GPT, token, # (B, 1) the newest token
-                      caches, # the layers' caches
-                      core=None): # the device work: `token_step_core`, or it compiled
-    "Logits (B, V) after one more token; every cache advances by one."
-    for cache in caches: cache.check_room()
-    logits = (core or self.token_step_core)(token, caches)
-    for cache in caches: cache._length += 1
-    return logits
-
-def _compiled_step(self: GPT, backend: str = "inductor"):
-    "`token_step_core` compiled as one graph (Inductor fuses the small operations between the attention ops)."
-    return torch.compile(self.token_step_core, fullgraph=True, dynamic=False, backend=backend)
-
-def _graphed_token_step(self: GPT, caches, batch: int, core=None):
-    "`token_step` with its device work (`core`, default `token_step_core`) captured in a CUDA graph: step(token) -> logits."
-    core = core or self.token_step_core
-    token_in = torch.zeros(batch, 1, dtype=torch.long, device=caches[0].pos.device)
-    positions = [c.pos.clone() for c in caches]
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        for _ in range(2):  # compiles the kernels; each warm-up writes the same slot, which the first real step overwrites
-            core(token_in, caches)
-            for cache, p in zip(caches, positions): cache.pos.copy_(p)
-    torch.cuda.current_stream().wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph): logits = core(token_in, caches)
-    def step(token):
-        for cache in caches: cache.check_room()
-        token_in.copy_(token)
-        graph.replay()
-        for cache in caches: cache._length += 1
-        return logits
-    return step
-
-GPT.prefill, GPT.token_step_core, GPT.token_step, GPT.compiled_step = _prefill_model, _token_step_core, _token_step_model, _compiled_step
-GPT.graphed_token_step = _graphed_token_step
-
 # %% ../nbs/04_model.ipynb #278f61bc
 def check_generation(idx, max_new_tokens, vocab_size: int, top_k=None):
     "ValueError naming the bad argument of `GPT.generate` / `GPT.stream`."
@@ -512,30 +525,3 @@ def check_generation(idx, max_new_tokens, vocab_size: int, top_k=None):
     if low < 0 or high >= vocab_size: raise ValueError(f"idx: token ids must be in [0, {vocab_size}), got {low}..{high}")
     check_value("max_new_tokens", max_new_tokens, int, ">= 0")
     check_value("top_k", top_k, int, ">= 1", optional=True)
-
-@torch.no_grad()
-def _stream(self: GPT, idx, # (B, T) prompt token ids
-            max_new_tokens: int, # tokens to add
-            temperature: float = 1.0, # softmax temperature; <= 0 means greedy
-            top_k: int | None = None, # sample among the k most likely tokens
-            cuda_graph: bool | None = None, # replay each step from a CUDA graph; None: on CUDA
-            compile: bool = False): # compile the step (`compiled_step`); dense compiles once per cache size (prompt + tokens)
-    "Yield `max_new_tokens` sampled tokens, each (B, 1), as they come."
-    check_generation(idx, max_new_tokens, self.cfg.vocab_size, top_k)
-    B, T = idx.shape
-    logits, caches = self.prefill(idx, T + max_new_tokens)
-    graphed = (idx.is_cuda if cuda_graph is None else cuda_graph) and max_new_tokens > 1
-    core = self.compiled_step() if compile and max_new_tokens > 1 else None
-    step = self.graphed_token_step(caches, B, core) if graphed else (lambda token: self.token_step(token, caches, core))
-    for i in range(max_new_tokens):
-        token = sample_next(logits, temperature, top_k)
-        yield token
-        if i + 1 < max_new_tokens: logits = step(token)
-
-def _generate(self: GPT, idx, # (B, T) prompt token ids
-              max_new_tokens: int, # tokens to add
-              **sampling): # `stream`'s temperature, top_k, cuda_graph and compile
-    "`idx` followed by `max_new_tokens` sampled tokens: (B, T + max_new_tokens)."
-    return torch.cat([idx, *self.stream(idx, max_new_tokens, **sampling)], dim=1)
-
-GPT.stream, GPT.generate = _stream, _generate

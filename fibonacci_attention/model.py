@@ -18,8 +18,7 @@ import torch.nn.functional as F
 from .offsets import (KINDS, SparsePattern, layer_offsets, learned_pattern, learned_terms, local_window,
                                          parse_kind, real_offsets, schedule_alphas)
 from .attention import decode_attention_op, sparse_attention
-from .options import check_value
-from .inputs import resolve_scale
+from .inputs import check_value, resolve_scale
 from .reference import repeat_kv
 
 # %% ../nbs/04_model.ipynb #ab4db7a1

@@ -15,7 +15,8 @@ from typing import Optional
 
 from .model import PRESETS, GPTConfig, get_config
 from .offsets import KINDS
-from .options import field_kind, value_problem
+from .inputs import value_problem
+from .options import field_kind
 
 # %% ../nbs/05e_recipe.ipynb #4b2f76ff
 @dataclass

@@ -19,7 +19,8 @@ named steps within DEADLINE seconds and leaves everything in $OUT:
   inference latency; latency: graphed inference latency of those three kinds at batch 8 and 64, `reduce-overhead`
   graphs against one captured graph (`results/latency_captured.csv`); kernels: `fibattn bench kernels` up to
   N = 131072, SDPA and Flex side by side;
-  profile: `dev/gpu_perf.py model`, the GPU time of a compiled training step by kernel.
+  profile: `fibattn bench profile host`, the GPU time of a compiled training step by kernel and the host time
+  of an eager forward + backward.
 
 Before submitting a change to the kernels or the op: here, `python dev/sass_stats.py` with the GPU machine's
 Triton version (its front end differs); there (one call, `.device_data/pylib` or the wheel carried):
@@ -129,7 +130,7 @@ STEPS = {  # name: (what it runs, seconds the suite leaves for it)
     "kernels": (lambda: run(CLI + ["bench", "kernels", "--max-n", "131072", "--out", str(OUT / "kernels")], 240), 240),
     "latency": (lambda: run(CLI + ["bench", "models", "--kinds", "dense", "fib-fixed", "fib-learned", "--modes", "--latency-modes",
                                    "graphs", "captured", "--latency-batches", "8", "64", "--out", str(OUT / "latency")], 300), 300),
-    "profile": (lambda: run([sys.executable, "dev/gpu_perf.py", "model"], 240), 240),
+    "profile": (lambda: run(CLI + ["bench", "profile", "host", "--out", str(OUT / "profile")], 240), 240),
 }
 
 if __name__ == "__main__":

@@ -4,15 +4,17 @@
 
 # %% auto #0
 __all__ = ['COPY_BYTES_PER_S', 'KERNEL_SHAPES', 'SWEEP_CONFIGS', 'PASS_CONFIGS', 'KERNEL_NAMES', 'MODEL_SHAPES', 'MODES',
-           'LATENCY_MODES', 'BENCHES', 'attended_pairs', 'work_counts', 'rel_error', 'kernel_attention', 'case_offsets',
-           'check_case', 'check_grid', 'flex_for', 'sdpa_causal', 'bench_offsets', 'graphed', 'time_pair',
-           'bench_shape', 'bench_kernels', 'write_csv', 'tuning_cases', 'sweep_configs', 'compare_split',
-           'cuda_kernel_ms', 'kernel_times', 'backward_breakdown', 'train_throughput', 'inference_latency',
-           'bench_models', 'gpu_time_ms', 'latency_table', 'decode_token_ms', 'bench_decode', 'decode_benchmark',
+           'LATENCY_MODES', 'KERNEL_GROUPS', 'BENCHES', 'attended_pairs', 'work_counts', 'rel_error',
+           'kernel_attention', 'case_offsets', 'check_case', 'check_grid', 'flex_for', 'sdpa_causal', 'bench_offsets',
+           'graphed', 'time_pair', 'bench_shape', 'bench_kernels', 'write_csv', 'tuning_cases', 'sweep_configs',
+           'compare_split', 'cuda_kernel_ms', 'kernel_times', 'backward_breakdown', 'training_step', 'train_throughput',
+           'inference_run', 'inference_latency', 'bench_models', 'kernel_group', 'wall_ms', 'step_profile', 'host_us',
+           'host_overhead', 'gpu_time_ms', 'latency_table', 'decode_token_ms', 'bench_decode', 'decode_benchmark',
            'bench_parser', 'run_bench', 'summarize']
 
 # %% ../nbs/02c_bench.ipynb #4514638b
 import argparse
+import contextlib
 import csv
 import json
 import math
@@ -25,9 +27,9 @@ import torch.nn.functional as F
 
 from .attention import sparse_attention
 from .decode import (RingKVCache, cache_capacity, decode_attention_torch, decode_attention_triton)
-from .kernel_common import triton_available
+from .kernel_common import triton_available, triton_launches
 from .kernel import attention_forward
-from .kernel_backward import attention_backward, launcher_attention
+from .kernel_backward import attention_backward, backward_split
 from .offsets import KINDS, layer_offsets
 from .gather import attention_gather
 from .inputs import sparse_pattern
@@ -84,7 +86,7 @@ def case_offsets(n, window=32, real=False, per_head=None, device="cpu"):
 # %% ../nbs/02c_bench.ipynb #cc29cd9b
 def check_case(batch, heads, kv_heads, n, head_dim, dtype, real=False, per_head=False, window=32, seed=0,
                device="cuda", parts="both",  # parts: the offsets' "both" parts, or the "window" or the "sparse" part alone
-               split=None):  # None: the op as users call it; True / False: the launchers with the backward so split
+               split=None):  # the backward's passes (`backward_split`): None as the op picks them, True two, False one
     "Errors of the kernel and of the gather path against float64; `ok` when kernel <= 2x gather (rules above)."
     g = torch.Generator(device="cpu").manual_seed(seed)
     make = lambda h: torch.randn(batch, h, n, head_dim, generator=g).to(device)
@@ -94,8 +96,7 @@ def check_case(batch, heads, kv_heads, n, head_dim, dtype, real=False, per_head=
     offsets = {"both": offsets, "window": offsets[..., :window], "sparse": offsets[..., window:]}[parts]
     off = lambda: offsets.clone().requires_grad_(real)
     ref = _outputs_and_grads(attention_reference, *_leaves(qkv, torch.float64), off(), do)
-    fn = kernel_attention if split is None else (lambda *a: launcher_attention(*a, split=split))
-    kern = _outputs_and_grads(fn, *_leaves(qkv, dtype), off(), do)
+    with backward_split(split): kern = _outputs_and_grads(kernel_attention, *_leaves(qkv, dtype), off(), do)
     gath = _outputs_and_grads(attention_gather, *_leaves(qkv, dtype), off(), do)
     window_size = sparse_pattern(offsets, heads).window
     names = ["out", "dq", "dk", "dv"] + (["doffsets"] if real else [])
@@ -350,20 +351,23 @@ def _compiled(model, mode:str):
     if mode == "eager": return model
     return torch.compile(model, fullgraph=True, mode="reduce-overhead" if mode == "graphs" else None)
 
-def train_throughput(kind:str, ctx:int, batch:int, mode:str, preset:str="small", steps:int=30, warmup:int=3,
-                     device="cuda") -> dict:
-    "Training tokens/s, step time and peak memory of one kind at one shape (random tokens)."
+def training_step(kind:str, ctx:int, batch:int, mode:str, preset:str="small", device="cuda"):
+    "One training step of a fresh model on a fixed random batch, as the trainer takes it (`train.train_step`, its optimizer)."
+    from fibonacci_attention.recipe import TrainConfig
+    from fibonacci_attention.train import build_optimizer, train_step
+    cfg = TrainConfig(preset=preset, attention=kind, lr=1e-4)
     model = _model(kind, preset, ctx, device)
-    run = _compiled(model, mode)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1, fused=True)
+    run, opt = _compiled(model, mode), build_optimizer(model, cfg, torch.device(device))
     idx = torch.randint(0, model.cfg.vocab_size, (batch, ctx + 1), device=device)
     def step():
-        torch.compiler.cudagraph_mark_step_begin()
-        with torch.autocast("cuda", torch.bfloat16):
-            loss = run(idx[:, :-1], idx[:, 1:])[1]
-        with calling_thread_backward(): loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step(); opt.zero_grad(set_to_none=True)
+        torch.compiler.cudagraph_mark_step_begin()  # as the trainer does with CUDA graphs
+        train_step(run, opt, idx[:, :-1], idx[:, 1:], cfg.lr, cfg.grad_clip, torch.autocast("cuda", torch.bfloat16))
+    return step
+
+def train_throughput(kind:str, ctx:int, batch:int, mode:str, preset:str="small", steps:int=30, warmup:int=3,
+                     device="cuda") -> dict:
+    "Training tokens/s, step time and peak memory of one kind at one shape (random tokens, `training_step`)."
+    step = training_step(kind, ctx, batch, mode, preset, device)
     t0 = time.perf_counter()
     for _ in range(warmup): step()
     torch.cuda.synchronize(); first = time.perf_counter() - t0
@@ -373,24 +377,25 @@ def train_throughput(kind:str, ctx:int, batch:int, mode:str, preset:str="small",
     return dict(kind=kind, preset=preset, ctx=ctx, batch=batch, mode=mode, tok_per_s=steps * batch * ctx / dt,
                 step_ms=1e3 * dt / steps, warmup_s=first, peak_mem_gb=torch.cuda.max_memory_allocated() / 1e9)
 
+def inference_run(model, mode:str, batch:int, ctx:int):
+    "The model's forward as `mode` (one of `LATENCY_MODES`) runs it: idx -> logits; `captured` replays one graph of a (batch, ctx) batch."
+    compiled = _compiled(model, "compiled" if mode == "captured" else mode)
+    def forward(idx):
+        torch.compiler.cudagraph_mark_step_begin()
+        return compiled(idx)[0]
+    if mode != "captured": return forward
+    idx = torch.randint(0, model.cfg.vocab_size, (batch, ctx), device=next(model.parameters()).device)
+    with torch.no_grad(), torch.autocast("cuda", torch.bfloat16): replay = graphed(lambda: forward(idx))
+    return lambda _: replay()  # one replay per forward: no Python between the kernels
+
 def inference_latency(kind:str, batch:int, ctx:int=512, mode:str="eager", preset:str="small", repeats:int=20,
                       device="cuda") -> dict:
-    "Wall milliseconds per forward (median) and the GPU time of its kernels; mode: one of `LATENCY_MODES`."
+    "Forward latency (ms, `evaluate.latency`) and the GPU time of its kernels; mode: one of `LATENCY_MODES`."
+    from fibonacci_attention.evaluate import latency
     model = _model(kind, preset, ctx, device).eval()
-    run = _compiled(model, "compiled" if mode == "captured" else mode)
-    idx = torch.randint(0, model.cfg.vocab_size, (batch, ctx), device=device)
-    def forward():
-        torch.compiler.cudagraph_mark_step_begin()
-        with torch.no_grad(), torch.autocast("cuda", torch.bfloat16): return run(idx)[0]
-    if mode == "captured": forward = graphed(forward)  # one replay per forward: no Python between the kernels
-    for _ in range(3): forward()
-    torch.cuda.synchronize()
-    walls = []
-    for _ in range(repeats):
-        t0 = time.perf_counter(); forward(); torch.cuda.synchronize(); walls.append(1e3 * (time.perf_counter() - t0))
-    gpu = sum(cuda_kernel_ms(forward, 5).values())
-    return dict(kind=kind, preset=preset, batch=batch, ctx=ctx, mode=mode, wall_ms=statistics.median(walls),
-                gpu_ms=gpu, wall_over_gpu=statistics.median(walls) / gpu)
+    run = inference_run(model, mode, batch, ctx)
+    wall, gpu = latency(model, batch, ctx, repeats, warmup=3, run=run), gpu_time_ms(model, batch, ctx, run=run)
+    return dict(kind=kind, preset=preset, batch=batch, ctx=ctx, mode=mode, wall_ms=wall, gpu_ms=gpu, wall_over_gpu=wall / gpu)
 
 def bench_models(out, kinds=KINDS, shapes=MODEL_SHAPES, modes=MODES, latency_batches=(8, 64), latency_modes=LATENCY_MODES,
                  preset="small", steps=30, log=print) -> list:
@@ -415,15 +420,78 @@ def bench_models(out, kinds=KINDS, shapes=MODEL_SHAPES, modes=MODES, latency_bat
                 write_csv(rows, out)
     return rows
 
+# %% ../nbs/02c_bench.ipynb #d4ae126b
+KERNEL_GROUPS = (("ours", ("_attn_",)), ("sdpa", ("flash", "fmha", "attention", "cudnn")),
+                 ("matmul", ("gemm", "cutlass", "nvjet", "sm90", "xmma", "cublas")), ("copy", ("copy", "clone", "cat")),
+                 ("inductor", ("triton_",)))  # (group, name fragments): the first group with a fragment in the name
+
+def kernel_group(name:str) -> str:
+    "The group of a CUDA kernel, by its name (`KERNEL_GROUPS`; `other` if none matches)."
+    low = name.lower()
+    return next((group for group, keys in KERNEL_GROUPS if any(k in low for k in keys)), "other")
+
+def wall_ms(step, n:int=10) -> float:
+    "Mean wall milliseconds per call of `step` over n calls, synchronized before and after."
+    torch.cuda.synchronize(); t0 = time.perf_counter()
+    for _ in range(n): step()
+    torch.cuda.synchronize()
+    return 1e3 * (time.perf_counter() - t0) / n
+
+def step_profile(kinds=("dense", "fib-fixed", "fib-learned"), ctx:int=512, batch:int=64, preset:str="small", log=print) -> list:
+    "GPU ms per compiled training step of each kernel, with its group; and rows `wall MODE`: the step's wall ms per mode."
+    rows, device = [], torch.cuda.get_device_name()
+    for kind in kinds:
+        walls = {}
+        for mode in ("eager", "graphs", "compiled"):  # the compiled step last: it is the one profiled
+            torch._dynamo.reset()
+            step = training_step(kind, ctx, batch, mode, preset)
+            for _ in range(3): step()
+            walls[mode] = wall_ms(step)
+        per_kernel = cuda_kernel_ms(step, 5)
+        rows += [dict(kind=kind, kernel=name[:200], group=kernel_group(name), gpu_ms_per_step=ms, device=device)
+                 for name, ms in per_kernel.items()]
+        rows += [dict(kind=kind, kernel=f"wall {m}", group="wall", gpu_ms_per_step=ms, device=device) for m, ms in walls.items()]
+        log(f"profile {kind}: wall/step " + "  ".join(f"{m} {ms:.2f} ms" for m, ms in walls.items())
+            + f"; GPU {sum(per_kernel.values()):.2f} ms")
+    return rows
+
+# %% ../nbs/02c_bench.ipynb #4ce1a15a
+def host_us(fn, calls:int=300, warmup:int=20) -> float:
+    "Mean wall µs per call of `fn` in a plain loop, synchronized before and after: the host time when the GPU work is small."
+    for _ in range(warmup): fn()
+    torch.cuda.synchronize(); t0 = time.perf_counter()
+    for _ in range(calls): fn()
+    torch.cuda.synchronize()
+    return 1e6 * (time.perf_counter() - t0) / calls
+
+def host_overhead(batch:int=1, n:int=128, heads:int=8, head_dim:int=64, window:int=64, log=print) -> list:
+    "Host µs of one eager forward + backward: ours launched directly and through Triton, and SDPA; each on both threads."
+    q, k, v, do = (torch.randn(batch, heads, n, head_dim, device="cuda", dtype=torch.bfloat16) for _ in range(4))
+    q, k, v = (t.requires_grad_() for t in (q, k, v))
+    pattern = sparse_pattern(bench_offsets(n, window), heads)
+    ours = lambda: torch.autograd.grad(kernel_attention(q, k, v, pattern), (q, k, v), do)
+    sdpa = lambda: torch.autograd.grad(sdpa_causal(q, k, v), (q, k, v), do)
+    rows = []
+    for name, fn, launches in (("kernel", ours, contextlib.nullcontext), ("kernel, through Triton", ours, triton_launches),
+                               ("sdpa", sdpa, contextlib.nullcontext)):
+        for thread, backward in (("worker", contextlib.nullcontext), ("calling", calling_thread_backward)):
+            with launches(), backward(): us = host_us(fn)
+            rows.append(dict(method=name, thread=thread, batch=batch, n=n, heads=heads, head_dim=head_dim, host_us=us,
+                             device=torch.cuda.get_device_name()))
+            log(f"host {name:24s} backward on the {thread} thread: {us:7.1f} µs")
+    return rows
+
 # %% ../nbs/02c_bench.ipynb #332fdf72
-def gpu_time_ms(model, batch:int, length:int, repeats:int=5) -> float | None:
+def gpu_time_ms(model, batch:int, length:int, repeats:int=5,
+                run=None,  # the model as it is run, idx -> output (see `evaluate.latency`); None: `model`
+               ) -> float | None:
     "GPU-busy milliseconds of one forward: the summed duration of every kernel it launches (None off CUDA)."
     from fibonacci_attention.runtime import autocast, model_device
-    device = model_device(model)
+    device, run = model_device(model), run or model
     if device.type != "cuda": return None
     idx = torch.randint(0, model.cfg.vocab_size, (batch, length), device=device)
     with torch.no_grad(), autocast(device):
-        return sum(cuda_kernel_ms(lambda: model(idx), repeats).values())
+        return sum(cuda_kernel_ms(lambda: run(idx), repeats).values())
 
 # %% ../nbs/02c_bench.ipynb #ec295d3e
 def _interquartile(values) -> float:
@@ -538,7 +606,7 @@ def decode_benchmark(history_lengths=(4096, 131072),  # histories to compare (th
     return rows
 
 # %% ../nbs/02c_bench.ipynb #e2c73df0
-BENCHES = ("check", "kernels", "sweep", "breakdown", "models", "decode", "latency")
+BENCHES = ("check", "kernels", "sweep", "breakdown", "models", "decode", "latency", "profile", "host")
 
 def bench_parser() -> argparse.ArgumentParser:
     "Arguments of `fibattn bench`."
@@ -583,6 +651,10 @@ def run_bench(argv=None) -> int:
             write_csv(decode_benchmark(), out / "decode_bench.csv")
         elif what == "latency":
             (out / "latency.json").write_text(json.dumps(latency_table(kinds=args.kinds), indent=1))
+        elif what == "profile":
+            write_csv(step_profile(), out / "step_profile.csv")
+        elif what == "host":
+            write_csv(host_overhead(), out / "host_overhead.csv")
     return 1 if failed else 0
 
 # %% ../nbs/02c_bench.ipynb #a5dd616f

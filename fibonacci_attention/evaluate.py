@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from .data import SOURCE_OPTIONS, absolute_source, load_token_data, load_tokenizer, source_tokens
 from .checkpoint import checkpoint_paths, latest_checkpoint, write_json
 from .model import GPT, GPTConfig
-from .options import check_value
+from .inputs import check_value
 from .recipe import recipe_difference
 from .runtime import autocast, device_name, model_device, progress_bar, resolve_device
 
@@ -163,13 +163,13 @@ def _sync(device: torch.device):
 
 
 @torch.no_grad()
-def _time_forward_ms(model, idx, device) -> float:
-    "Wall time of one forward in ms (CUDA events on GPU, perf_counter on CPU)."
+def _time_forward_ms(run, idx, device) -> float:
+    "Wall time of one forward `run(idx)` in ms (CUDA events on GPU, perf_counter on CPU)."
     if device.type == "cuda":
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record(); model(idx); end.record(); torch.cuda.synchronize(device)
+        start.record(); run(idx); end.record(); torch.cuda.synchronize(device)
         return start.elapsed_time(end)
-    t0 = time.perf_counter(); model(idx)
+    t0 = time.perf_counter(); run(idx)
     return (time.perf_counter() - t0) * 1e3
 
 # %% ../nbs/07_evaluate.ipynb #adb36d21
@@ -182,15 +182,16 @@ def latency(
     warmup: int = 2,  # untimed forwards first (autotuning, caches)
     seed: int = 0,  # seed of the fixed random batch
     raw: bool = False,  # return every timed forward (a list) instead of their median
+    run=None,  # the model as it is run, idx -> output (compiled, replayed from a CUDA graph); None: `model`
 ) -> float | list:
     "Median forward latency in milliseconds over a fixed random batch (B, length)."
-    device = model_device(model)
+    device, run = model_device(model), run or model
     gen = torch.Generator().manual_seed(seed)
     idx = torch.randint(0, model.cfg.vocab_size, (batch, length), generator=gen).to(device)  # (B, T)
     with autocast(device):
-        for _ in range(warmup): model(idx)
+        for _ in range(warmup): run(idx)
         _sync(device)
-        times = [_time_forward_ms(model, idx, device) for _ in range(repeats)]
+        times = [_time_forward_ms(run, idx, device) for _ in range(repeats)]
     return times if raw else statistics.median(times)
 
 # %% ../nbs/07_evaluate.ipynb #a5d6d7f1

@@ -10,8 +10,8 @@ import functools
 
 import torch
 
-from .kernel_common import (LOG2E, RUNTIME_ARGS, _dot, _heads, _lerp_rows, _load_rows, _load_rows_hinted,
-                                               _running_max, _slab, _sparse_range, _split_offset, _store_rows, block_config, ceil_div,
+from .kernel_common import (LOG2E, RUNTIME_ARGS, dot, program_heads, lerp_rows, load_rows, load_rows_hinted,
+                                               running_max, slab, sparse_range, split_offset, store_rows, block_config, ceil_div,
                                                heads_interleaved, interpreting, kernel_layout, launch, require_triton,
                                                tile_size, tl, triton, with_strides)
 
@@ -26,17 +26,17 @@ def _attn_fwd(Q, stride_qb, stride_qh, stride_qn: tl.constexpr,  # each tensor: 
               SPARSE_STAGES: tl.constexpr, DOT_FP32: tl.constexpr, KV_EVICT: tl.constexpr):
     pid_m = tl.program_id(0)
     pid_bh = tl.program_id(1)  # b * H + h
-    b, h, hkv = _heads(pid_bh, H, GROUP)
-    Q = _slab(Q, stride_qb, stride_qh, b, h)
-    O = _slab(O, stride_ob, stride_oh, b, h)
-    K = _slab(K, stride_kb, stride_kh, b, hkv)
-    V = _slab(V, stride_vb, stride_vh, b, hkv)
+    b, h, hkv = program_heads(pid_bh, H, GROUP)
+    Q = slab(Q, stride_qb, stride_qh, b, h)
+    O = slab(O, stride_ob, stride_oh, b, h)
+    K = slab(K, stride_kb, stride_kh, b, hkv)
+    V = slab(V, stride_vb, stride_vh, b, hkv)
     OFFS += h * STRIDE_OFFS
     m0 = pid_m * BLOCK_M
     offs_m = m0 + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
     row_ok = offs_m < N
-    q = _load_rows(Q, stride_qn, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
+    q = load_rows(Q, stride_qn, offs_m, row_ok, offs_d, HEAD_DIM, BLOCK_D)
     qk_scale = sm_scale * LOG2E
     m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
     l_i = tl.zeros([BLOCK_M], tl.float32)
@@ -46,31 +46,31 @@ def _attn_fwd(Q, stride_qb, stride_qh, stride_qn: tl.constexpr,  # each tensor: 
         for start_n in range(tl.maximum(m0 - (WINDOW - 1), 0), tl.minimum(m0 + BLOCK_M, N), BLOCK_N):
             offs_n = start_n + tl.arange(0, BLOCK_N)
             key_ok = offs_n < N
-            k = _load_rows_hinted(K, stride_kn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D, KV_EVICT)
-            v = _load_rows_hinted(V, stride_vn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D, KV_EVICT)
+            k = load_rows_hinted(K, stride_kn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D, KV_EVICT)
+            v = load_rows_hinted(V, stride_vn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D, KV_EVICT)
             dist = offs_m[:, None] - offs_n[None, :]
             inside = (dist >= 0) & (dist < WINDOW) & key_ok[None, :]
-            s = tl.where(inside, _dot(q, tl.trans(k), DOT_FP32) * qk_scale, float("-inf"))
-            m_i, m_safe, rescale = _running_max(m_i, tl.max(s, 1))
+            s = tl.where(inside, dot(q, tl.trans(k), DOT_FP32) * qk_scale, float("-inf"))
+            m_i, m_safe, rescale = running_max(m_i, tl.max(s, 1))
             p = tl.math.exp2(s - m_safe[:, None])
             l_i = l_i * rescale + tl.sum(p, 1)
-            acc = acc * rescale[:, None] + _dot(p.to(v.dtype), v, DOT_FP32)
+            acc = acc * rescale[:, None] + dot(p.to(v.dtype), v, DOT_FP32)
     # -- sparse offsets: one shifted row block each, elementwise --
-    lo, hi = _sparse_range(OFFS, S, m0 + BLOCK_M, WINDOW, REACH, IS_REAL, FILTERED, S_BLOCK)
+    lo, hi = sparse_range(OFFS, S, m0 + BLOCK_M, WINDOW, REACH, IS_REAL, FILTERED, S_BLOCK)
     for j in tl.range(lo, hi, num_stages=SPARSE_STAGES):
-        a, f = _split_offset(OFFS + j, IS_REAL)
+        a, f = split_offset(OFFS + j, IS_REAL)
         rows = offs_m - a
         active = row_ok & (rows >= 0)
-        k = _lerp_rows(K, stride_kn, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL, KV_EVICT)
-        v = _lerp_rows(V, stride_vn, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL, KV_EVICT)
+        k = lerp_rows(K, stride_kn, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL, KV_EVICT)
+        v = lerp_rows(V, stride_vn, rows, active, f, offs_d, HEAD_DIM, BLOCK_D, IS_REAL, KV_EVICT)
         s = tl.where(active, tl.sum(q.to(tl.float32) * k, 1) * qk_scale, float("-inf"))
-        m_i, m_safe, rescale = _running_max(m_i, s)
+        m_i, m_safe, rescale = running_max(m_i, s)
         p = tl.math.exp2(s - m_safe)
         l_i = l_i * rescale + p
         acc = acc * rescale[:, None] + p[:, None] * v
     # epilogue: normalise; rows without keys (only possible without offset 0) give 0
     has_key = l_i > 0
-    _store_rows(O, stride_on, offs_m, row_ok, offs_d, acc / tl.where(has_key, l_i, 1.0)[:, None], HEAD_DIM, BLOCK_D)
+    store_rows(O, stride_on, offs_m, row_ok, offs_d, acc / tl.where(has_key, l_i, 1.0)[:, None], HEAD_DIM, BLOCK_D)
     lse = tl.where(has_key, m_i + tl.math.log2(tl.where(has_key, l_i, 1.0)), 0.0)
     tl.store(LSE + pid_bh.to(tl.int64) * N + offs_m, lse, mask=row_ok)
 

@@ -179,7 +179,7 @@ class MLP(nn.Module):
 
 # %% ../nbs/04_model.ipynb #915c1996
 class DenseKVCache:
-    "Key/value cache of a dense layer: every position up to `capacity`, allocated once, so a decoding step can be graph-captured."
+    "Key/value cache of a dense layer (`decode.KVCache`): every position up to `capacity`, allocated once, so a decoding step can be graph-captured."
     def __init__(self, batch: int, kv_heads: int, head_dim: int, capacity: int, dtype=torch.float32, device="cpu"):
         self.k = torch.zeros(batch, kv_heads, capacity, head_dim, dtype=dtype, device=device)  # (B, Hkv, C, D)
         self.v = torch.zeros_like(self.k)
@@ -211,8 +211,11 @@ class DenseKVCache:
     def append_token(self, k, v): # (B, Hkv, 1, D) each
         "`write_token` after checking for room, then the host's copy of the length."
         self.check_room()
-        self.write_token(k, v)
-        self._length += 1
+        return self.write_token(k, v).advance()
+
+    def advance(self, n: int = 1):
+        "Advance the host's copy of the length by `n` after device-only writes (`write_token`, a captured step)."
+        self._length += n
         return self
 
     def attend(self, q, # (B, H, 1, D): the newest position's query
@@ -448,7 +451,7 @@ class GPT(nn.Module):
         "Logits (B, V) after one more token; every cache advances by one."
         for cache in caches: cache.check_room()
         logits = (core or self.token_step_core)(token, caches)
-        for cache in caches: cache._length += 1
+        for cache in caches: cache.advance()
         return logits
 
     def compiled_step(self, backend: str = "inductor"):
@@ -473,7 +476,7 @@ class GPT(nn.Module):
             for cache in caches: cache.check_room()
             token_in.copy_(token)
             graph.replay()
-            for cache in caches: cache._length += 1
+            for cache in caches: cache.advance()
             return logits
         return step
 

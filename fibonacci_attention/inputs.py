@@ -81,16 +81,17 @@ def checked_offsets(offsets,         # sorted 1-D offsets or a [heads, K] table;
                     device=None,     # where the offsets are needed
                    ) -> tuple:
     "Validate an offsets argument: `(offsets, W)`, a 1-D or `[heads, K]` tensor on `device` and its window length."
-    off = _as_offsets(offsets, device)
+    off = _as_offsets(offsets, None)  # a list becomes a CPU tensor, read there; a tensor stays where it is
     if off.ndim not in (1, 2) or off.shape[-1] == 0: raise ValueError(f"offsets must be a non-empty 1-D sequence or a [heads, K] table, got shape {tuple(off.shape)}")
     if off.ndim == 2 and off.shape[0] != heads: raise ValueError(f"offsets table must have one row per query head ({heads}), got {off.shape[0]}")
     if off.dtype == torch.bool or off.is_complex(): raise ValueError(f"offsets must be integer or real numbers, got {off.dtype}")
     if off.device.type == "meta": raise ValueError("offsets must hold values: got a tensor on the meta device")
-    if not torch.compiler.is_compiling(): return off, _layout_once(off)
-    window = _layout_traced(off)                         # read once, when the graph is traced
-    if isinstance(offsets, torch.Tensor):                # a list is a constant of the graph; a tensor may change
-        torch._assert_async(_layout_holds(off, window), "offsets changed since this graph was compiled: they are no longer sorted, non-negative offsets with the same window")
-    return off, window
+    if not torch.compiler.is_compiling(): window = _layout_once(off)
+    else:
+        window = _layout_traced(off)                     # read once, when the graph is traced
+        if isinstance(offsets, torch.Tensor):            # a list is a constant of the graph; a tensor may change
+            torch._assert_async(_layout_holds(off, window), "offsets changed since this graph was compiled: they are no longer sorted, non-negative offsets with the same window")
+    return (off if device is None else off.to(device)), window
 
 def check_offsets(offsets, heads:int, device=None) -> torch.Tensor:
     "Validate an offsets argument; return it as a 1-D or `[heads, K]` tensor on `device`."

@@ -18,8 +18,8 @@ from nbclient import NotebookClient
 
 root = Path(__file__).resolve().parent.parent
 nbs, proc, html = root / "nbs", root / "_proc", root / "_html"
-FIGURES = sorted(p.stem for p in nbs.glob("*_fig_*.ipynb")) + ["00_offsets", "02c_bench", "index"]  # pages that must show an image
-TABLES = ["10_results", "16_claims"]  # pages of tables: executed, no image required
+FIGURES = sorted(p.stem for p in nbs.glob("*_fig_*.ipynb")) + ["00_offsets", "07f_bench", "index"]  # pages that must show an image
+TABLES = ["07c_results", "16_claims"]  # pages of tables: executed, no image required
 
 
 def skip_flags() -> set:

@@ -10,7 +10,7 @@ Triton reads a kernel's source back. SKIP_CUDA=1 leaves the `#| cuda` cells out 
 import builtins, json, os, subprocess, sys, time, types
 from pathlib import Path
 
-NOTEBOOKS = ["04_model", "03_attention", "02b_decode", "02a_kernel_backward", "03a_flex", "03b_hf", "06_train"]
+NOTEBOOKS = ["04_model", "03_attention", "02b_decode", "02a_kernel_backward", "03a_flex", "03b_hf", "06_train", "07f_bench", "08a_faults"]
 ROOT = Path(__file__).resolve().parent.parent
 LIB, CELLS = ROOT / ".device_data/pylib", ROOT / ".device_data/cells"
 

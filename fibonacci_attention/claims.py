@@ -136,9 +136,9 @@ def claim_uniform_gain(rows, claim="The stagger gain is uniform across positions
 MECHANISM_CLAIM = "Extrapolation holds because fixed offsets only query distances seen in training"
 
 def claim_mechanism(falsified: list, noise: float = 0.0, claim: str = MECHANISM_CLAIM):
-    "Claim: with offsets regenerated for reach 4R, every sparse kind's perplexity at 4x rises (`17_falsify` results)."
+    "Claim: with offsets regenerated for reach 4R, every sparse kind's perplexity at 4x rises (`07d_falsify` results)."
     sparse = [r for r in falsified if r["kind"] != "dense"]
-    if not sparse: return dict(claim=claim, ours="falsification test not run yet (`17_falsify`)", verdict="not testable",
+    if not sparse: return dict(claim=claim, ours="falsification test not run yet (`07d_falsify`)", verdict="not testable",
                                decision="undecided")
     long = next(iter(n for n in sparse[0]["variants"] if n != "as trained"))
     rows = [dict(kind=f"{r['kind']}/{name}", seed=r["seed"], ppl=v["ppl"]) for r in sparse for name, v in r["variants"].items()]

@@ -15,7 +15,6 @@ from .kernel_common import heads_interleaved, require_triton, triton_available
 from .offsets import SparsePattern
 from .gather import gather_backward, gather_forward
 from .inputs import check_qkv, resolve_scale, sparse_pattern
-from .reference import bounded_offsets
 
 # %% ../nbs/03_attention.ipynb #af99ce57
 def _interleaved(t):
@@ -25,7 +24,7 @@ def _interleaved(t):
 def _forward(q, k, v, sparse, window, reach, scale, kernel):
     "The forward op's work: the fused kernel, or the gather path; fresh outputs, the first heads-interleaved."
     if q.numel() == 0: return heads_interleaved(q.shape, q).zero_(), q.new_zeros(q.shape[:3], dtype=torch.float32)
-    if kernel: return attention_forward(q, k, v, bounded_offsets(sparse, q.shape[2]), window, reach, scale)
+    if kernel: return attention_forward(q, k, v, sparse, window, reach, scale)
     out, lse = gather_forward(q, k, v, SparsePattern(sparse, window, reach), scale)
     return _interleaved(out), lse.contiguous()
 
@@ -43,7 +42,7 @@ def _(q, k, v, sparse, window, reach, scale, kernel):
 def _backward_grads(do, q, k, v, out, lse, sparse, window, reach, scale, kernel):
     "The backward op's work: dq, dk, dv (heads-interleaved) and the table's gradient (float32; None for an integer table)."
     if q.numel() == 0: return *(heads_interleaved(t.shape, t).zero_() for t in (q, k, v)), None
-    if kernel: dq, dk, dv, d_sparse = attention_backward(do, q, k, v, out, lse, bounded_offsets(sparse, q.shape[2]), window, reach, scale)
+    if kernel: dq, dk, dv, d_sparse = attention_backward(do, q, k, v, out, lse, sparse, window, reach, scale)
     else:
         dq, dk, dv, d_sparse = gather_backward(do, q, k, v, SparsePattern(sparse, window, reach), scale)
         dq, dk, dv = _interleaved(dq), _interleaved(dk), _interleaved(dv)

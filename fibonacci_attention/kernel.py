@@ -10,7 +10,7 @@ import functools
 
 import torch
 
-from .kernel_common import (LOG2E, RUNTIME_ARGS, dot, program_heads, lerp_rows, load_rows, load_rows_hinted,
+from .kernel_common import (LOG2E, MAX_SEQ, RUNTIME_ARGS, dot, program_heads, lerp_rows, load_rows, load_rows_hinted,
                                                running_max, slab, sparse_range, split_offset, store_rows, block_config, ceil_div,
                                                heads_interleaved, interpreting, kernel_layout, launch, require_triton,
                                                tile_size, tl, triton, with_strides)
@@ -81,6 +81,7 @@ def check_kernel_inputs(q:torch.Tensor,  # (B, H, N, D) queries, already checked
     B, H, N, D = q.shape
     if not 16 <= D <= 128: raise ValueError(f"head_dim must be between 16 and 128 for the Triton kernels, got {D}")
     if B * H > 65535: raise ValueError(f"batch * heads must be at most 65535 (a grid dimension), got {B * H}")
+    if N >= MAX_SEQ: raise ValueError(f"seq must be below {MAX_SEQ} for the Triton kernels (offsets are int32 there), got {N}")
     if q.dtype not in (torch.float16, torch.bfloat16, torch.float32):
         raise ValueError(f"q, k, v dtype must be fp16, bf16 or fp32 for the Triton kernels, got {q.dtype}")
     if q.device.type != "cuda" and not interpreting():

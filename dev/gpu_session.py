@@ -22,6 +22,9 @@ named steps within DEADLINE seconds and leaves everything in $OUT:
   profile: `fibattn bench profile host`, the GPU time of a compiled training step by kernel and the host time
   of an eager forward + backward.
 
+Here again: `python dev/gpu_session.py unpack paper paper.tgz ...` puts a suite step's archives into its results
+folder (the model files, `falsify/` with its CSVs rewritten, `loss_curves.csv` merged).
+
 Before submitting a change to the kernels or the op: here, `python dev/sass_stats.py` with the GPU machine's
 Triton version (its front end differs); there (one call, `.device_data/pylib` or the wheel carried):
 `DEADLINE=565 python dev/gpu_session.py check op-cells models` (check takes ~70 s, op-cells ~370 s)."""
@@ -80,6 +83,33 @@ def prepare():
     print(f"{PACKED}: {sum(p.stat().st_size for p in PACKED.iterdir()) / 2**20:.1f} MiB for {data.key}")
 
 
+def unpack(step: str, archives: list):
+    "Here: a suite step's archives from the GPU machine into `nbs/results/<folder>/`: results, falsification, loss curves."
+    import csv, io
+    from fibonacci_attention.falsify import write_falsification_csv
+    folder = Path("nbs/results") / SUITE_FOLDERS[step][1]
+    (folder / "falsify").mkdir(parents=True, exist_ok=True)
+    curves_path, fields = folder / "loss_curves.csv", ["run", "step", "tokens", "loss", "lr"]
+    curves = {}
+    if curves_path.exists():
+        for row in csv.DictReader(open(curves_path)): curves.setdefault(row["run"], []).append(row)
+    for archive in archives:
+        with tarfile.open(archive) as tar:
+            for member in tar.getmembers():
+                if not member.isfile(): continue
+                name, data = Path(member.name), tar.extractfile(member).read()
+                if name.parts[0] == "results" and name.suffix == ".json": (folder / name.name).write_bytes(data)
+                elif name.parts[0] == "falsify" and name.suffix == ".json": (folder / "falsify" / name.name).write_bytes(data)
+                elif name.parts[0] == "metrics":
+                    records = [json.loads(line) for line in io.StringIO(data.decode()) if line.strip()]
+                    curves[name.stem] = [dict(run=name.stem, **{k: r[k] for k in fields[1:]}) for r in records if "loss" in r]
+    write_falsification_csv(folder / "falsify")
+    with open(curves_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fields); writer.writeheader()
+        for run_name in sorted(curves): writer.writerows(curves[run_name])
+    print(f"{folder}: {len(list(folder.glob('*-s*.json')))} models, loss curves of {len(curves)} runs")
+
+
 def unpack_tokens():
     "There: the token streams in data_cache/<key>/, checked against their sha256 from here."
     want = json.loads((PACKED / "tokens.json").read_text())
@@ -136,6 +166,7 @@ STEPS = {  # name: (what it runs, seconds the suite leaves for it)
 if __name__ == "__main__":
     steps = sys.argv[1:]
     if steps == ["prepare"]: prepare(); sys.exit()
+    if steps[:1] == ["unpack"]: unpack(steps[1], steps[2:]); sys.exit()
     if unknown := [s for s in steps if s not in SUITE_FOLDERS and s not in STEPS]: raise SystemExit(f"unknown steps {unknown}")
     OUT.mkdir(parents=True, exist_ok=True)
     log(f"start; deadline {DEADLINE:.0f} s; steps {steps}")

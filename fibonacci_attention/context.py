@@ -69,13 +69,16 @@ def copy_test(model: torch.nn.Module, # the language model (eval mode)
               batch_tokens: int = 2**16, # tokens per forward pass
               progress: bool = False, # a progress bar over spans
              ) -> list[dict]:
-    "Per span length: mean NLL of the first copy's tokens 1..p-1 and of the second copy's, and their difference."
+    "Per span length: mean NLL of the first copy's tokens 1..p-1 and of the second copy's, their difference and its standard error over the spans."
     rows, bar = [], progress_bar(progress, total=len(spans), desc="copy", unit="span", leave=False)
     for span in spans:
         pairs = repeated_spans(tokens, span, n_spans, seed)
         nll = torch.cat([_scored(model, b[:, :-1], b[:, 1:]).cpu() for b in _batches(pairs, batch_tokens)])
-        first, second = nll[:, :span - 1].mean().item(), nll[:, span:].mean().item()  # targets 1..p-1 of each copy
-        rows.append(dict(span=span, nll_first=first, nll_second=second, gain=first - second, spans=n_spans))
+        first, second = nll[:, :span - 1].mean(1), nll[:, span:].mean(1)  # per span: targets 1..p-1 of each copy
+        per_span = first - second
+        se = per_span.std().item() / math.sqrt(n_spans) if n_spans > 1 else float("nan")
+        rows.append(dict(span=span, nll_first=first.mean().item(), nll_second=second.mean().item(),
+                         gain=per_span.mean().item(), gain_se=se, spans=n_spans))
         bar.update()
     bar.close()
     return rows

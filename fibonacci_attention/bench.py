@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from .attention import sparse_attention
-from .decode import (RingKVCache, cache_capacity, decode_attention_torch, decode_attention_triton)
+from .decode import RingKVCache, cache_capacity, decode_attention
 from .kernel_common import triton_available, triton_launches
 from .kernel import attention_forward
 from .kernel_backward import attention_backward, backward_split
@@ -577,12 +577,12 @@ def _bench_history(history:int, offsets:torch.Tensor, batch, heads, kv_heads, he
     q = torch.randn(batch, heads, 1, head_dim, generator=gen, device=device, dtype=dtype)
     cache = RingKVCache(batch, kv_heads, head_dim, cache_capacity(offsets), dtype, device).prefill(k, v)
     kernel = triton_available() and cache.k.is_cuda
-    reference = decode_attention_torch(q, cache, offsets).float()
-    err = (decode_attention_triton(q, cache, offsets).float() - reference).abs().max().item() if kernel else float("nan")
-    paths = {"torch": lambda: decode_attention_torch(q, cache, offsets),
+    reference = decode_attention(q, cache, offsets, backend="torch").float()
+    err = (decode_attention(q, cache, offsets, backend="triton").float() - reference).abs().max().item() if kernel else float("nan")
+    paths = {"torch": lambda: decode_attention(q, cache, offsets, backend="torch"),
              "sdpa_full_history": lambda: F.scaled_dot_product_attention(q, k, v, enable_gqa=heads != kv_heads)}
-    if kernel: paths.update(triton=lambda: decode_attention_triton(q, cache, offsets),
-                            triton_with_append=lambda: decode_attention_triton(q, cache.append(k1, v1), offsets))
+    if kernel: paths.update(triton=lambda: decode_attention(q, cache, offsets, backend="triton"),
+                            triton_with_append=lambda: decode_attention(q, cache.append(k1, v1), offsets, backend="triton"))
     return [dict(path=name, history=history, ms=_median_ms(fn, cache.k.device), max_err_vs_torch=err if name.startswith("triton") else float("nan"))
             for name, fn in paths.items()]
 

@@ -17,8 +17,10 @@ import torch.nn.functional as F
 
 from .offsets import (KINDS, SparsePattern, layer_offsets, learned_pattern, learned_terms, local_window,
                                          parse_kind, real_offsets, schedule_alphas)
-from .attention import decode_attention_op, sparse_attention
+from .attention import sparse_attention
+from .decode import RingKVCache, cache_capacity, decode_step
 from .inputs import check_value, resolve_scale
+from .kernel_common import use_kernel
 from .reference import repeat_kv
 
 # %% ../nbs/04_model.ipynb #ab4db7a1
@@ -327,7 +329,6 @@ class Attention(nn.Module):
         "An empty decoding cache for this layer."
         B, Hkv, _, D = k.shape
         if self.kind in DENSE_KINDS: return DenseKVCache(B, Hkv, D, max_len, k.dtype, k.device)
-        from fibonacci_attention.decode import RingKVCache, cache_capacity
         pattern = self.pattern()
         return RingKVCache(B, Hkv, D, cache_capacity(pattern), k.dtype, k.device).hold(pattern, self.n_heads)
 
@@ -352,7 +353,8 @@ class Attention(nn.Module):
     def _decode_attend(self, q, cache): # (B, H, 1, D)
         "One query at position cache.length - 1 over the cached keys and values: (B, H, 1, D)."
         if self.kind in DENSE_KINDS: return cache.attend(q, self.slopes if self.kind == "dense-alibi" else None)
-        return decode_attention_op(q, cache.k, cache.v, cache.table, cache.pos, resolve_scale(None, self.head_dim))  # table held since `_new_cache`
+        scale, kernel = resolve_scale(None, self.head_dim), use_kernel(q, "auto")  # the rule of `decode_attention`
+        return decode_step(q, cache.k, cache.v, cache.table, cache.pos, scale, kernel)  # table held since `_new_cache`: no checks
 
 # %% ../nbs/04_model.ipynb #062927da
 class Block(nn.Module):

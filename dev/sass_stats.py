@@ -21,8 +21,8 @@ from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
 sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from fibonacci_attention import kernel, kernel_backward  # noqa: E402
-from fibonacci_attention.kernel_common import RUNTIME_ARGS, default_tiles  # noqa: E402
+from fibonacci_attention.core import kernel, kernel_backward  # noqa: E402
+from fibonacci_attention.core.kernel_common import RUNTIME_ARGS, default_tiles  # noqa: E402
 
 B, H, N, D = 32, 8, 1024, 64
 TARGET = GPUTarget("cuda", 90, 32)
@@ -72,7 +72,7 @@ def stats(compiled) -> dict:
 
 def kernel_cases():
     "(label, kernel, constants, launch options) of every launch the launchers make at this shape, default tiles."
-    from fibonacci_attention.kernel_backward import BOTH_PARTS, SPARSE_PART, WINDOW_PART
+    from fibonacci_attention.core.kernel_backward import BOTH_PARTS, SPARSE_PART, WINDOW_PART
     kernels = (("fwd", kernel._attn_fwd, (None,)),
                ("dq", kernel_backward._attn_bwd_dq, (BOTH_PARTS, WINDOW_PART, SPARSE_PART)),
                ("dkdv", kernel_backward._attn_bwd_dkdv, (BOTH_PARTS, WINDOW_PART, SPARSE_PART)))

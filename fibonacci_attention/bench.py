@@ -25,15 +25,15 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .attention import sparse_attention
-from .decode import RingKVCache, cache_capacity, decode_attention
-from .kernel_common import triton_available, triton_launches
-from .kernel import attention_forward
-from .kernel_backward import attention_backward, backward_split
-from .offsets import KINDS, layer_offsets
-from .gather import attention_gather
-from .inputs import sparse_pattern
-from .reference import attention_reference
+from .core.attention import sparse_attention
+from .core.decode import RingKVCache, cache_capacity, decode_attention
+from .core.kernel_common import triton_available, triton_launches
+from .core.kernel import attention_forward
+from .core.kernel_backward import attention_backward, backward_split
+from .core.offsets import KINDS, layer_offsets
+from .core.gather import attention_gather
+from .core.inputs import sparse_pattern
+from .core.reference import attention_reference
 from .options import ranged
 from .runtime import calling_thread_backward
 
@@ -148,7 +148,7 @@ def _format_check(row):
 # %% ../nbs/07f_bench.ipynb #5a245dfe
 def flex_for(offsets, n, device="cuda"):
     "A compiled FlexAttention call (q, k, v) -> o with the mask of `offsets` (`flex.flex_attention_fn`, `03a_flex`)."
-    from fibonacci_attention.flex import flex_attention_fn
+    from fibonacci_attention.core.flex import flex_attention_fn
     return flex_attention_fn(offsets, n, device=device, compile=True)
 
 def sdpa_causal(q, k, v):
@@ -339,7 +339,7 @@ def backward_breakdown(shapes=((32, 1024), (8, 4096), (1, 131072)), heads=8, hea
 MODEL_SHAPES = ((512, 64), (4096, 8), (32768, 1))  # (context, batch): the training shapes of the benchmark
 
 def _model(kind, preset, ctx, device, vocab_size=16384):
-    from fibonacci_attention.model import GPT, get_config
+    from fibonacci_attention.core.model import GPT, get_config
     torch.manual_seed(0)
     return GPT(get_config(preset, attention=kind, ctx_len=ctx, vocab_size=vocab_size)).to(device)
 
@@ -504,7 +504,7 @@ def latency_table(preset:str="small", kinds=KINDS, batches=(8, 64), length:int=N
                   device:str=None) -> list:
     "Forward latency (ms, median of `rounds` × `repeats` forwards) of each kind and batch size, in this one process."
     from fibonacci_attention.evaluate import latency
-    from fibonacci_attention.model import GPT, get_config
+    from fibonacci_attention.core.model import GPT, get_config
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     models = {}
     for kind in kinds:
@@ -527,7 +527,7 @@ def latency_table(preset:str="small", kinds=KINDS, batches=(8, 64), length:int=N
 def decode_token_ms(kind:str, history:int, new_tokens:int=64, cuda_graph:bool=True, preset:str="small", batch:int=1,
                     device="cuda", compile:bool=False) -> dict:
     "Milliseconds per generated token after a `history`-token prompt (bf16 model), and the memory of the caches."
-    from fibonacci_attention.decode import cache_capacity
+    from fibonacci_attention.core.decode import cache_capacity
     model = _model(kind, preset, 512, device).eval().to(torch.bfloat16)
     idx = torch.randint(0, model.cfg.vocab_size, (batch, history), device=device)
     def seconds(n):
@@ -594,7 +594,7 @@ def decode_benchmark(history_lengths=(4096, 131072),  # histories to compare (th
                      tol:float=2e-2,                                   # allowed kernel-vs-torch difference
                     ) -> list:
     "Per-token decode latency by history length; one dict per (path, history), with ratios to the first history."
-    from fibonacci_attention.offsets import layer_offsets
+    from fibonacci_attention.core.offsets import layer_offsets
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     offsets = torch.tensor(layer_offsets(alpha, window, reach), device=device)
     rows = [r for n in history_lengths for r in _bench_history(n, offsets, batch, heads, kv_heads, head_dim, dtype, device)]

@@ -13,7 +13,7 @@ __all__ = ['PARITY_MARGIN', 'LATENCY_CLAIM', 'DENSE_RISE_CLAIM', 'GAP_CLAIM', 'U
 # %% ../nbs/16_claims.ipynb #6de592d8
 import numpy as np
 
-from .offsets import parse_kind
+from .core.offsets import parse_kind
 from .results import by_kind, mean_std, paired
 
 # %% ../nbs/16_claims.ipynb #eb920fef

@@ -21,8 +21,8 @@ from .checkpoint import CheckpointError, StorageError
 from .data import DATA_FORMS, SOURCE_OPTIONS, SPLITS, prepare_data
 from .context import CONTEXT_TESTS, evaluate_context
 from .evaluate import EvalOutOfMemory, evaluate_run, score_source
-from .model import GPTConfig, get_config
-from .offsets import KINDS
+from .core.model import GPTConfig, get_config
+from .core.offsets import KINDS
 from .options import field_comments, field_kind, parse_overrides, ranged
 from .runlock import RunLocked
 from .runtime import resolve_device

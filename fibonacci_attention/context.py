@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from .checkpoint import write_json
 from .evaluate import EvalOutOfMemory, eval_lengths, open_run, token_nll
-from .inputs import check_value
+from .core.inputs import check_value
 from .runtime import autocast, device_name, model_device, progress_bar
 
 # %% auto #0

@@ -21,8 +21,8 @@ import torch.nn.functional as F
 
 from .data import SOURCE_OPTIONS, absolute_source, load_token_data, load_tokenizer, source_tokens
 from .checkpoint import checkpoint_paths, latest_checkpoint, write_json
-from .model import GPT, GPTConfig
-from .inputs import check_value
+from .core.model import GPT, GPTConfig
+from .core.inputs import check_value
 from .recipe import recipe_difference
 from .runtime import autocast, device_name, model_device, progress_bar, resolve_device
 

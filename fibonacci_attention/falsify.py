@@ -17,9 +17,9 @@ import torch.nn.functional as F
 
 from .checkpoint import write_json
 from .evaluate import bucket_means, open_run, position_nll, window_cap
-from .model import DENSE_KINDS, GPT, GPTConfig
-from .offsets import CONTROLS, parse_kind, round_half_up, sparse_terms
-from .reference import repeat_kv
+from .core.model import DENSE_KINDS, GPT, GPTConfig
+from .core.offsets import CONTROLS, parse_kind, round_half_up, sparse_terms
+from .core.reference import repeat_kv
 from .results import falsification_rows, load_falsification
 from .runtime import device_name
 

@@ -15,7 +15,7 @@ import types
 import typing
 from typing import Optional
 
-from .inputs import value_problem
+from .core.inputs import value_problem
 
 # %% ../nbs/05b_options.ipynb #6fcb6793
 def parse_value(text: str):

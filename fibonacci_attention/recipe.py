@@ -13,9 +13,9 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Optional
 
-from .model import PRESETS, GPTConfig, get_config
-from .offsets import KINDS
-from .inputs import value_problem
+from .core.model import PRESETS, GPTConfig, get_config
+from .core.offsets import KINDS
+from .core.inputs import value_problem
 from .options import field_kind
 
 # %% ../nbs/05e_recipe.ipynb #4b2f76ff

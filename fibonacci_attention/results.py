@@ -12,7 +12,7 @@ import json
 import math
 from pathlib import Path
 
-from .offsets import KINDS
+from .core.offsets import KINDS
 
 # %% ../nbs/07c_results.ipynb #ad551878
 def load_runs(folder) -> list:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from .checkpoint import CheckpointError, checkpoint_paths, latest_checkpoint
-from .model import GPT
+from .core.model import GPT
 from .recipe import TrainConfig, config_dict, recipe_difference
 
 # %% ../nbs/05f_rundir.ipynb #42aefe7a

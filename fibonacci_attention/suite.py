@@ -22,8 +22,8 @@ from .checkpoint import atomic_write, checkpoint_paths, read_jsonl, write_json
 from .context import evaluate_context
 from .evaluate import evaluate_run
 from .falsify import falsify_run, write_falsification_csv
-from .offsets import KINDS
-from .model import get_config
+from .core.offsets import KINDS
+from .core.model import get_config
 from .recipe import RUNTIME_FIELDS, TrainConfig, config_dict, run_name, total_steps
 from .runtime import exit_with_parent
 from .train import load_data, train

@@ -27,7 +27,7 @@ from .checkpoint import (CheckpointError, StorageError, append_jsonl, atomic_wri
                                             set_rng_state, truncate_metrics, write_json)
 from .data import absolute_source, get_batch, prepare_data
 from .guard import Diverged, DivergenceGuard
-from .model import GPT, GPTConfig, get_config
+from .core.model import GPT, GPTConfig, get_config
 from .recipe import (TrainConfig, check_compatible, config_dict, get_lr, model_config, run_name,
                                         total_steps)
 from .rundir import RunResult, claim_run_dir, layer_alphas

@@ -18,7 +18,9 @@ named steps within DEADLINE seconds and leaves everything in $OUT:
   fib-fixed and fib-learned at ctx 512 x 64; long-models: the same at ctx 4096 x 8 and 32768 x 1, and their graphed
   inference latency; latency: graphed inference latency of those three kinds at batch 8 and 64, `reduce-overhead`
   graphs against one captured graph (`results/latency_captured.csv`); kernels: `fibattn bench kernels` up to
-  N = 131072, SDPA and Flex side by side;
+  N = 131072, SDPA and Flex side by side; roofline: `fibattn bench roofline`, the GPU time of the forward, dQ,
+  dK/dV and decode kernels against their HBM floor at the copy rate measured in the run (roofline.csv: copy it
+  to nbs/results/), ~240 s;
   profile: `fibattn bench profile host`, the GPU time of a compiled training step by kernel and the host time
   of an eager forward + backward.
 
@@ -158,6 +160,7 @@ STEPS = {  # name: (what it runs, seconds the suite leaves for it)
                                        "32768:1", "--modes", "graphs", "--latency-modes", "graphs", "--steps", "20",
                                        "--out", str(OUT / "long_models")], 300), 300),
     "kernels": (lambda: run(CLI + ["bench", "kernels", "--max-n", "131072", "--out", str(OUT / "kernels")], 240), 240),
+    "roofline": (lambda: run(CLI + ["bench", "roofline", "--out", str(OUT / "roofline")], 240), 240),
     "latency": (lambda: run(CLI + ["bench", "models", "--kinds", "dense", "fib-fixed", "fib-learned", "--modes", "--latency-modes",
                                    "graphs", "captured", "--latency-batches", "8", "64", "--out", str(OUT / "latency")], 300), 300),
     "profile": (lambda: run(CLI + ["bench", "profile", "host", "--out", str(OUT / "profile")], 240), 240),

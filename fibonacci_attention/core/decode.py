@@ -216,10 +216,11 @@ def decode_gather(q, ring_k, ring_v,  # (B, H, 1, D) query; (B, Hkv, C, D) ring 
     k, v = ring_k[:, kv_head, near].to(acc), ring_v[:, kv_head, near].to(acc)  # (B, H, K, D)
     if table.is_floating_point():
         f = (table - table.floor()).to(acc)[..., None]                  # (H, K, 1)
-        k = (1 - f) * k + f * ring_k[:, kv_head, far].to(acc)
-        v = (1 - f) * v + f * ring_v[:, kv_head, far].to(acc)
+        k = torch.where(f != 0, (1 - f) * k + f * ring_k[:, kv_head, far].to(acc), k)  # a whole offset reads one key
+        v = torch.where(f != 0, (1 - f) * v + f * ring_v[:, kv_head, far].to(acc), v)
     scores = (k @ q.to(acc).transpose(-1, -2)).squeeze(-1) * scale      # (B, H, K)
     p = masked_softmax(scores, dist <= pos)                            # (B, H, K)
+    v = torch.where((dist <= pos)[None, :, :, None], v, 0)              # taps not read add 0, never 0·NaN
     return (p[:, :, None] @ v).to(q.dtype).contiguous()                 # (B, H, 1, D)
 
 # %% ../../nbs/02b_decode.ipynb #bcd61747
@@ -238,8 +239,9 @@ def _gather_rows(K, V, OFFSETS, kv, offs_k, d_ok, pos, capacity, n_offsets, stri
     if IS_REAL:  # -- blend with the far neighbour, position max(i - a - 1, 0) --
         f = (x - tl.floor(x)).to(tl.float32)[:, None]
         far = kv + (tl.maximum(pos - dist - 1, 0) % capacity)[:, None] * stride_kt
-        k = (1 - f) * k + f * tl.load(K + far, mask=tile_ok, other=0.0).to(tl.float32)
-        v = (1 - f) * v + f * tl.load(V + far, mask=tile_ok, other=0.0).to(tl.float32)
+        far_ok = tile_ok & (f != 0)                                               # a whole offset reads one key
+        k = (1 - f) * k + f * tl.load(K + far, mask=far_ok, other=0.0).to(tl.float32)
+        v = (1 - f) * v + f * tl.load(V + far, mask=far_ok, other=0.0).to(tl.float32)
     return k, v, active
 
 @triton.jit

@@ -25,7 +25,7 @@ def _tap(x, idx0, idx1, frac, j):
     x0 = _shift(x, idx0[:, j])
     if frac is None: return x0
     f = frac[:, j].to(x.dtype)[None, :, None, None]      # (1, H', 1, 1)
-    return x0 + f * (_shift(x, idx1[:, j]) - x0)
+    return torch.where(f != 0, x0 + f * (_shift(x, idx1[:, j]) - x0), x0)  # a whole offset reads one key
 
 # %% ../../nbs/01b_gather.ipynb #bb9afef9
 LOG2E = 1 / math.log(2)  # the kernels keep scores in base 2; so does the log-sum-exp every path returns
@@ -54,7 +54,8 @@ def gather_forward(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor,
     scores = torch.stack(scores, -1).view(B, H, N, -1) * scale         # (B, H, N, K)
     p = masked_softmax(scores, allowed)                                # (B, H, N, K)
     pg = p.view(B, k.shape[1], group, N, -1)
-    out = sum(pg[..., j, None] * _tap(v, idx0, idx1, frac, j)[:, :, None] for j in range(table.shape[-1]))
+    reads = lambda j: allowed[..., j].view(1, -1, 1, N, 1)             # a tap the row does not read adds 0, never 0·NaN
+    out = sum(torch.where(reads(j), pg[..., j, None] * _tap(v, idx0, idx1, frac, j)[:, :, None], 0) for j in range(table.shape[-1]))
     lse = torch.logsumexp(scores.detach().float().masked_fill(~allowed, float("-inf")), -1)
     return out.reshape(B, H, N, D), torch.where(allowed.any(-1), lse * LOG2E, 0.0)
 

@@ -6,8 +6,8 @@
 __all__ = ['TRITON_HINT', 'BACKENDS', 'LOG2E', 'RUNTIME_ARGS', 'MAX_SEQ', 'NO_KEY', 'DEFAULT_TILES', 'LAUNCHER', 'interpreting',
            'triton_available', 'require_triton', 'use_kernel', 'load_rows_hinted', 'load_rows', 'store_rows', 'dot',
            'lerp_rows', 'bounded', 'split_offset', 'sparse_range', 'program_heads', 'slab', 'running_max',
-           'block_config', 'default_tiles', 'ceil_div', 'next_power_of_2', 'heads_interleaved', 'kernel_layout',
-           'with_strides', 'tile_size', 'launch_key', 'Launcher', 'launch', 'triton_launches']
+           'finite_rows', 'block_config', 'default_tiles', 'ceil_div', 'next_power_of_2', 'heads_interleaved',
+           'kernel_layout', 'with_strides', 'tile_size', 'launch_key', 'Launcher', 'launch', 'triton_launches']
 
 # %% ../../nbs/01a_kernel_common.ipynb #e9288415
 import os
@@ -102,10 +102,12 @@ def dot(a, b, DOT_FP32: tl.constexpr):
 @triton.jit
 def lerp_rows(BASE, STRIDE_N, rows, ok, f, offs_d, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, IS_REAL: tl.constexpr,
                EVICT: tl.constexpr):
-    "Rows `rows` as float32, moved a fraction `f` towards the rows one step back (index clamped at 0)."
+    "Rows `rows` as float32, moved a fraction `f` towards the rows one step back (index clamped at 0; not read when `f` is 0)."
     x = load_rows_hinted(BASE, STRIDE_N, rows, ok, offs_d, HEAD_DIM, BLOCK_D, EVICT).to(tl.float32)
     if IS_REAL:
-        x += f * (load_rows(BASE, STRIDE_N, tl.maximum(rows - 1, 0), ok, offs_d, HEAD_DIM, BLOCK_D).to(tl.float32) - x)
+        back_ok = tl.where(f != 0, ok, False)  # a whole offset reads one row (`ok & (f != 0)`, which the interpreter refuses)
+        back = load_rows(BASE, STRIDE_N, tl.maximum(rows - 1, 0), back_ok, offs_d, HEAD_DIM, BLOCK_D)
+        x += f * (back.to(tl.float32) - x)
     return x
 
 # %% ../../nbs/01a_kernel_common.ipynb #0b0da010
@@ -163,6 +165,12 @@ def running_max(m_i, s_max):
     m_new = tl.maximum(m_i, s_max)
     m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)  # rows with no key yet: p = 0 and no NaN
     return m_new, m_safe, tl.math.exp2(m_i - m_safe)
+
+@triton.jit
+def finite_rows(x):
+    "`x` (rows, cols) with its NaNs and infinities set to 0, and which rows held one: a (rows,) mask."
+    finite = (x.to(tl.float32) - x.to(tl.float32)) == 0  # false for NaN and for ±inf
+    return tl.where(finite, x, tl.zeros_like(x)), tl.max(tl.where(finite, 0, 1), 1) > 0
 
 # %% ../../nbs/01a_kernel_common.ipynb #6004f09b
 DEFAULT_TILES = {  # BLOCK_D <= 64, then larger head dims; a "_real" entry is for real (learned) tables

@@ -41,7 +41,6 @@ def _attn_fwd(Q, stride_qb, stride_qh, stride_qn: tl.constexpr,  # each tensor: 
     m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
     l_i = tl.zeros([BLOCK_M], tl.float32)
     acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
-    reads_nonfinite = tl.zeros([BLOCK_M], tl.int1)  # rows that read a value row holding a NaN or an infinity
     # -- dense window: key tiles on the tensor cores --
     if WINDOW > 0:
         for start_n in range(tl.maximum(m0 - (WINDOW - 1), 0), tl.minimum(m0 + BLOCK_M, N), BLOCK_N):
@@ -51,12 +50,12 @@ def _attn_fwd(Q, stride_qb, stride_qh, stride_qn: tl.constexpr,  # each tensor: 
             v = load_rows_hinted(V, stride_vn, offs_n, key_ok, offs_d, HEAD_DIM, BLOCK_D, KV_EVICT)
             dist = offs_m[:, None] - offs_n[None, :]
             inside = (dist >= 0) & (dist < WINDOW) & key_ok[None, :]
-            s = tl.where(inside, dot(q, tl.trans(k), DOT_FP32) * qk_scale, float("-inf"))
+            v, nonfinite = finite_rows(v)  # non-finite value rows: zeroed, and a NaN score for the rows that read them
+            s = dot(q, tl.trans(k), DOT_FP32) * qk_scale + tl.where(nonfinite, float("nan"), 0.0)[None, :]
+            s = tl.where(inside, s, float("-inf"))
             m_i, m_safe, rescale = running_max(m_i, tl.max(s, 1))
             p = tl.math.exp2(s - m_safe[:, None])
             l_i = l_i * rescale + tl.sum(p, 1)
-            v, nonfinite = finite_rows(v)  # a NaN row reaches only the rows that read it, never through 0·NaN
-            reads_nonfinite |= tl.max(tl.where(inside & nonfinite[None, :], 1, 0), 1) > 0
             acc = acc * rescale[:, None] + dot(p.to(v.dtype), v, DOT_FP32)
     # -- sparse offsets: one shifted row block each, elementwise --
     lo, hi = sparse_range(OFFS, S, m0 + BLOCK_M, WINDOW, REACH, IS_REAL, FILTERED, S_BLOCK)
@@ -73,8 +72,7 @@ def _attn_fwd(Q, stride_qb, stride_qh, stride_qn: tl.constexpr,  # each tensor: 
         acc = acc * rescale[:, None] + p[:, None] * v
     # epilogue: normalise; rows without keys (only possible without offset 0) give 0
     has_key = l_i > 0
-    out = tl.where(reads_nonfinite[:, None], float("nan"), acc / tl.where(has_key, l_i, 1.0)[:, None])
-    store_rows(O, stride_on, offs_m, row_ok, offs_d, out, HEAD_DIM, BLOCK_D)
+    store_rows(O, stride_on, offs_m, row_ok, offs_d, acc / tl.where(has_key, l_i, 1.0)[:, None], HEAD_DIM, BLOCK_D)
     lse = tl.where(has_key, m_i + tl.math.log2(tl.where(has_key, l_i, 1.0)), 0.0)
     tl.store(LSE + pid_bh.to(tl.int64) * N + offs_m, lse, mask=row_ok)
 

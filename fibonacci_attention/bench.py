@@ -57,7 +57,7 @@ def work_counts(batch, heads, kv_heads, n, head_dim, offsets, elem_bytes=2,
     flops = 4 * head_dim * attended_pairs(n, offsets) * batch * heads
     fwd_bytes = elem_bytes * batch * n * head_dim * (2 * heads + 2 * kv_heads)  # q, o + k, v
     bwd_bytes = elem_bytes * batch * n * head_dim * (4 * heads + 4 * kv_heads)  # q, o, do, dq + k, v, dk, dv
-    counts = dict(fwd_flops=flops, fwdbwd_flops=int(2.5 * flops), fwd_bytes=fwd_bytes, fwdbwd_bytes=fwd_bytes + bwd_bytes)
+    counts = dict(fwd_flops=flops, fwdbwd_flops=int(3.5 * flops), fwd_bytes=fwd_bytes, fwdbwd_bytes=fwd_bytes + bwd_bytes)
     if window is None: return counts
     pairs = [attended_pairs(n, part) * batch * heads for part in (offsets[:window], offsets[window:])]
     counts.update(window_pairs=pairs[0], sparse_pairs=pairs[1])

@@ -8,7 +8,8 @@ gzipped, the tokenizer, their sha256, and the fastcore wheel for `dev/gpu_cells.
 There, with `.device_data` carried: `DEADLINE=560 python dev/gpu_session.py suite cells check decode` runs the
 named steps within DEADLINE seconds and leaves everything in $OUT:
 
-- suite, paper: `fibattn suite --preset gpu80m` (`paper`), resuming from `nbs/results/suite80m/` (`paper/`) and
+- suite, paper, paper-reruns: `fibattn suite --preset gpu80m` (`paper`), resuming from `nbs/results/suite80m/`
+  (`paper/`, `paper_reruns/`: seed 1 of two kinds trained again, whose `unpack` writes `rerun_noise.json`) and
   any checkpoints left in `runs/` by an earlier call on the same machine; KINDS="dense fib-stagger" and SEEDS="0"
   narrow it; suite.tgz (paper.tgz) holds the results, falsification tests and training logs (copy them into
   the results folder);
@@ -105,7 +106,12 @@ def unpack(step: str, archives: list):
                 elif name.parts[0] == "metrics":
                     records = [json.loads(line) for line in io.StringIO(data.decode()) if line.strip()]
                     curves[name.stem] = [dict(run=name.stem, **{k: r[k] for k in fields[1:]}) for r in records if "loss" in r]
-    write_falsification_csv(folder / "falsify")
+    if any((folder / "falsify").glob("*.json")): write_falsification_csv(folder / "falsify")
+    if folder.name.endswith("_reruns"):  # models of a suite trained again: its rerun noise
+        from fibonacci_attention.noise import suite_rerun_noise
+        noise = suite_rerun_noise(folder.parent / folder.name.removesuffix("_reruns"), folder)
+        (folder / "rerun_noise.json").write_text(json.dumps(noise, indent=1))
+        print(f"rerun noise {noise['rerun_noise']:.2%}: {noise['source']}")
     with open(curves_path, "w", newline="") as f:
         writer = csv.DictWriter(f, fields); writer.writeheader()
         for run_name in sorted(curves): writer.writerows(curves[run_name])
@@ -126,7 +132,8 @@ def unpack_tokens():
     log("tokens unpacked and verified")
 
 
-SUITE_FOLDERS = {"suite": ("gpu80m", "suite80m"), "small": ("gpu80m", "small80m"), "paper": ("paper", "paper")}  # step: (suite preset, nbs/results/<folder>)
+SUITE_FOLDERS = {"suite": ("gpu80m", "suite80m"), "small": ("gpu80m", "small80m"), "paper": ("paper", "paper"),
+                 "paper-reruns": ("paper", "paper_reruns")}  # step: (suite preset, nbs/results/<folder>)
 
 
 def suite(step: str, reserve: float):

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import read_jsonl, write_json
+from .results import load_runs
 from .evaluate import evaluate_run
 from .falsify import falsify_runs, find_runs, load_falsification, plot_falsification
 from .suite import SUITES
@@ -24,7 +25,8 @@ from .train import train
 
 # %% auto #0
 __all__ = ['NOISE_KINDS', 'suite_recipe', 'noise_config', 'finished_run', 'train_fresh', 'loss_curve', 'curve_gap', 'spread',
-           'summarise', 'rerun_noise', 'measure_determinism', 'parse_args', 'runs_to_falsify', 'run_noise']
+           'suite_rerun_noise', 'summarise', 'rerun_noise', 'measure_determinism', 'parse_args', 'runs_to_falsify',
+           'run_noise']
 
 # %% ../nbs/07g_noise.ipynb #f14865c1
 NOISE_KINDS = ("dense", "fib-stagger")  # the kinds retrained: the baseline and the paper's schedule
@@ -91,6 +93,20 @@ def curve_gap(curves: list) -> float:
 def spread(values: list) -> float:
     "max / min - 1 of positive values (0 for equal values)."
     return max(values) / min(values) - 1
+
+# %% ../nbs/07g_noise.ipynb #221d7aad
+def suite_rerun_noise(first,   # a suite's results folder (`KIND-sSEED.json` files)
+                      reruns,  # the same models trained again
+                     ) -> dict:
+    "The contents of `reruns/rerun_noise.json`: per (kind, seed) in both folders the ppl@1x spread, and the largest."
+    firsts = {(r["kind"], r["seed"]): r for r in load_runs(first)}
+    again = [r for r in load_runs(reruns) if (r["kind"], r["seed"]) in firsts]
+    if not again: raise ValueError(f"reruns: no model in {reruns} has a first run in {first}")
+    ppl = {f"{r['kind']} s{r['seed']}": [firsts[r["kind"], r["seed"]]["ppl_1x"], r["ppl_1x"]] for r in again}
+    per_model = {name: spread(values) for name, values in ppl.items()}
+    devices = ", ".join(sorted({r["device"] for r in again}))
+    return {"rerun_noise": max(per_model.values()), "per_kind": per_model, "ppl_1x": ppl,
+            "source": f"{', '.join(ppl)} of {Path(first).name} trained again with the suite's command on {devices}"}
 
 # %% ../nbs/07g_noise.ipynb #ffb97668
 def summarise(records: list) -> dict:

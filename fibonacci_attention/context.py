@@ -202,13 +202,17 @@ def _mean_rows(results: list, keys: tuple, value: str) -> dict:
 def plot_copy(by_kind: dict, # kind -> the 'copy' results of one or more seeds
               ctx_len: int | None = None, # the training length, marked on the axis
               title: str = ""):
-    "Copy gain (NLL of the first copy minus the second, nats) against the span length, one line per kind."
+    "Copy gain (NLL of the first copy minus the second, nats) against the span length, one line per kind; ±2 standard errors shaded where the results have them."
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
     for i, (kind, results) in enumerate(by_kind.items()):
-        gain = sorted(_mean_rows(_as_list(results), ("span",), "gain").items())
-        ax.plot([k[0] for k, _ in gain], [g for _, g in gain], marker="o", label=kind,
-                linestyle="--" if kind.startswith("dense") else "-", color=f"C{i}")
+        results = _as_list(results)
+        spans, gain = zip(*sorted((k[0], g) for k, g in _mean_rows(results, ("span",), "gain").items()))
+        ax.plot(spans, gain, marker="o", label=kind, linestyle="--" if kind.startswith("dense") else "-", color=f"C{i}")
+        if all("gain_se" in r for res in results for r in res["rows"]):  # the seeds' mean, so its error shrinks by sqrt(seeds)
+            se = _mean_rows(results, ("span",), "gain_se")
+            band = np.array([2 * se[(s,)] / math.sqrt(len(results)) for s in spans])
+            ax.fill_between(spans, np.array(gain) - band, np.array(gain) + band, color=f"C{i}", alpha=0.15, linewidth=0)
     if ctx_len: ax.axvline(ctx_len, color="0.6", linewidth=1, label="training length")
     ax.axhline(0, color="k", linewidth=0.8)
     ax.set_xscale("log", base=2)

@@ -455,9 +455,10 @@ def roofline_model(shapes=ROOFLINE_SHAPES, heads=8, kv_heads=8, head_dim=64, win
     offsets = lambda n, real: bench_offsets(n, window, real, "cpu").tolist()
     for batch, n in shapes:
         for real in (False, True):
-            counts = work_counts(batch, heads, kv_heads, n, head_dim, offsets(n, real), window=window)
+            offs = offsets(n, real)
+            counts = work_counts(batch, heads, kv_heads, n, head_dim, offs, window=window)
             rows += [dict(kernel=kernel, batch=batch, n=n, **size, real=real,
-                          **kernel_bytes(kernel, batch, heads, kv_heads, n, head_dim, offsets(n, real), window, real),
+                          **kernel_bytes(kernel, batch, heads, kv_heads, n, head_dim, offs, window, real),
                           tc_flops=counts[f"{kernel}_tc_flops"], ew_flops=counts[f"{kernel}_ew_flops"]) for kernel in KERNEL_FLOPS]
     for n in dict.fromkeys(n for _, n in shapes):
         rows += [dict(kernel="decode", batch=batch, n=n, **size, real=real,
